@@ -1,0 +1,121 @@
+"""Result records: every result file says which config, seed, code and machine made it.
+
+A record is a JSON object ``{"config", "seed", "status", "wall_time_s", "provenance", ...}``
+with ``status`` one of :data:`STATUSES`. Files are written atomically (temporary file in the
+same folder, then rename), so a killed job never leaves a half-written result behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+STATUSES = ("ok", "diverged")
+_VERSIONED = ("noise-injection", "numpy", "torch", "scipy", "scikit-learn", "snakemake")
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries that shape the numbers."""
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def git_revision(cwd: str | os.PathLike | None = None) -> str:
+    """The checked-out commit, with '-dirty' when tracked files differ; 'unknown' outside git."""
+    cwd = cwd or Path(__file__).resolve().parent
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return rev + ("-dirty" if dirty else "")
+
+
+def provenance(device: str = "cpu") -> dict:
+    """Versions, git revision, host and device of the process writing a result."""
+    return {
+        "versions": library_versions(),
+        "git_revision": git_revision(),
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "device": device,
+    }
+
+
+def make_record(config: dict, seed: int | None, status: str, wall_time_s: float,
+                device: str = "cpu", **payload) -> dict:
+    """A result record with its provenance; ``payload`` holds the measured numbers."""
+    if status not in STATUSES:
+        raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+    return {
+        "config": config,
+        "seed": seed,
+        "status": status,
+        "wall_time_s": float(wall_time_s),
+        "provenance": provenance(device),
+        **payload,
+    }
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        value = float(obj)
+        return value if math.isfinite(value) else str(value)  # JSON has no nan/inf
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj
+
+
+def _atomic_write(path: str | os.PathLike, write) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | os.PathLike, record: dict) -> None:
+    """Write ``record`` as indented JSON, atomically (nan/inf become strings)."""
+    text = json.dumps(_jsonable(record), indent=2, sort_keys=False) + "\n"
+    _atomic_write(path, lambda fh: fh.write(text.encode()))
+
+
+def read_json(path: str | os.PathLike) -> dict:
+    with open(path) as fh:
+        return json.load(fh)
+
+
+def write_npz(path: str | os.PathLike, **arrays) -> None:
+    """``np.savez_compressed``, atomically."""
+    _atomic_write(path, lambda fh: np.savez_compressed(fh, **arrays))

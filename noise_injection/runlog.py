@@ -1,0 +1,23 @@
+"""Logs of workflow jobs: everything a job prints (progress bars, warnings, tracebacks) goes
+to its ``log:`` file under logs/."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+
+def log_to_file(path: str | Path, name: str = "noise_injection") -> logging.Logger:
+    """Send this process's stderr (tqdm, warnings, tracebacks) and a logger to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stream = open(path, "a", buffering=1)
+    sys.stderr = stream
+    logger = logging.getLogger(name)
+    logger.handlers.clear()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return logger

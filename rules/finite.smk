@@ -1,0 +1,7 @@
+# Stage 'finite' (being built).
+
+
+rule finite:
+    input:
+        [],
+    localrule: True

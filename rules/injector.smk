@@ -1,0 +1,33 @@
+# The noise injector measured on a small network: the demo chain and a sanity figure.
+
+
+rule injector_check:
+    output:
+        "results/injector/check.json",
+    log:
+        "logs/injector/check.log",
+    conda:
+        "../envs/torch.yaml"
+    script:
+        "../scripts/injector_check.py"
+
+
+rule injector_figure:
+    input:
+        "results/injector/check.json",
+    output:
+        pdf="figures/injector_check.pdf",
+        png=figure_report("injector_check", "0. Noise injector"),
+    log:
+        "logs/injector/figure.log",
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/injector_figure.py"
+
+
+rule injector:
+    input:
+        figure_files("injector_check"),
+    localrule: True

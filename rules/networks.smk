@@ -1,0 +1,7 @@
+# Stage 'networks' (being built).
+
+
+rule networks:
+    input:
+        [],
+    localrule: True

@@ -1,0 +1,7 @@
+# Stage 'review' (being built).
+
+
+rule review:
+    input:
+        [],
+    localrule: True

@@ -1,0 +1,7 @@
+# Stage 'variance' (being built).
+
+
+rule variance:
+    input:
+        [],
+    localrule: True
