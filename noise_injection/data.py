@@ -1,0 +1,279 @@
+"""Image classification data sets as tensors: digits (offline), FashionMNIST, CIFAR-10.
+
+Everything is parsed with numpy (no torchvision) and returned as an :class:`ArrayDataset`:
+images ``N x C x H x W``, labels int64. By default images are float32 and normalized per
+channel, ``x = (pixel / pixel_max - mean_c) / std_c``, with ``mean_c`` and ``std_c`` the
+per-channel mean and (population) standard deviation of the FULL training set in [0, 1] pixel
+units, so the normalization does not depend on the seed or on ``train_subset``. With
+``raw_pixels=True`` images stay uint8 (e.g. CIFAR-10 held on the GPU for augmentation) and
+:meth:`ArrayDataset.normalize` maps them to the same float32 values later.
+
+- ``digits``: scikit-learn's bundled 8x8 digits (1797 images, pixels 0..16, offline). Fixed
+  split independent of the seed: the first :data:`DIGITS_NUM_TRAIN` images (in scikit-learn's
+  order) are the training set, the remaining 500 the test set.
+- ``fashion_mnist``: the four official IDX ``.gz`` files (60k train / 10k test, 28x28).
+- ``cifar10``: the official python-batches archive ``cifar-10-python.tar.gz`` (50k / 10k, 32x32).
+
+Downloads go through pooch into ``root`` with pinned SHA-256 hashes: a file is moved to its
+final name only after its hash matched, so a corrupted or truncated download raises
+:class:`DownloadError` and leaves nothing in ``root``; a cached file is re-hashed on every use.
+CIFAR-10's pickles are read straight from the verified archive (nothing is extracted), with an
+unpickler that only builds numpy arrays.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import pickle
+import tarfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DATASETS = ("digits", "fashion_mnist", "cifar10")
+DIGITS_NUM_TRAIN = 1297
+
+FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+#: (file name, SHA-256) of the official FashionMNIST files (Zalando Research).
+FASHION_MNIST_FILES = {
+    "train_images": ("train-images-idx3-ubyte.gz",
+                     "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84"),
+    "train_labels": ("train-labels-idx1-ubyte.gz",
+                     "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845"),
+    "test_images": ("t10k-images-idx3-ubyte.gz",
+                    "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073"),
+    "test_labels": ("t10k-labels-idx1-ubyte.gz",
+                    "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"),
+}
+CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/"
+#: (file name, SHA-256) of the official CIFAR-10 python archive (Krizhevsky).
+CIFAR10_ARCHIVE = ("cifar-10-python.tar.gz",
+                   "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce")
+CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
+CIFAR10_TEST_BATCH = "test_batch"
+DOWNLOAD_TIMEOUT_S = 60
+
+
+class DownloadError(RuntimeError):
+    """A download failed or did not match its pinned SHA-256; nothing was kept."""
+
+
+@dataclass
+class ArrayDataset:
+    """A classification data set held as tensors.
+
+    ``x_*``: float32 normalized images (or uint8 pixels when ``raw_pixels``), N x C x H x W;
+    ``y_*``: int64 labels. ``mean`` / ``std``: per-channel statistics in [0, 1] pixel units
+    (pixel / pixel_max) of the full training set.
+    """
+
+    name: str
+    num_classes: int
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    raw_pixels: bool = False
+    pixel_max: float = 255.0
+
+    @property
+    def in_shape(self) -> tuple[int, int, int]:
+        """(C, H, W) of one image."""
+        return tuple(self.x_train.shape[1:])
+
+    def normalize(self, pixels: torch.Tensor) -> torch.Tensor:
+        """Raw integer pixels -> float32 ``(pixels / pixel_max - mean_c) / std_c``, on the
+        pixels' device (used after augmenting uint8 batches)."""
+        if pixels.is_floating_point():
+            raise TypeError("normalize() takes raw integer pixels; float images are "
+                            "normalized already")
+        shape = (1, -1, 1, 1)
+        mean = torch.tensor(self.mean, dtype=torch.float32, device=pixels.device).view(shape)
+        std = torch.tensor(self.std, dtype=torch.float32, device=pixels.device).view(shape)
+        return (pixels.float() / self.pixel_max - mean) / std
+
+    def to(self, device: str | torch.device) -> ArrayDataset:
+        """The same data set with all tensors on ``device``."""
+        return replace(self, **{k: getattr(self, k).to(device)
+                                for k in ("x_train", "y_train", "x_test", "y_test")})
+
+
+def load_dataset(name: str, root: str | Path = "data", train_subset: int | None = None,
+                 seed: int = 0, base_url: str | None = None,
+                 raw_pixels: bool = False) -> ArrayDataset:
+    """Load ``name`` (one of :data:`DATASETS`), downloading into ``root`` if needed.
+
+    Args:
+        train_subset: keep this many training images, drawn without replacement by
+            ``torch.randperm`` seeded with ``seed`` (1024 for FashionMNIST in the paper);
+            None keeps all. The test set is always complete.
+        base_url: overrides the download location (a folder URL ending in '/'), for mirrors
+            and tests; the pinned hashes still apply.
+        raw_pixels: keep uint8 pixels (see :meth:`ArrayDataset.normalize`).
+    """
+    if name == "digits":
+        (x_tr, y_tr, x_te, y_te), pixel_max = _digits_arrays(), 16.0
+    elif name == "fashion_mnist":
+        (x_tr, y_tr, x_te, y_te), pixel_max = _fashion_mnist_arrays(Path(root), base_url), 255.0
+    elif name == "cifar10":
+        (x_tr, y_tr, x_te, y_te), pixel_max = _cifar10_arrays(Path(root), base_url), 255.0
+    else:
+        raise ValueError(f"unknown data set {name!r}; choose one of {DATASETS}")
+    mean, std = channel_statistics(x_tr, pixel_max)
+    if train_subset is not None:
+        idx = subset_indices(len(x_tr), train_subset, seed)
+        x_tr, y_tr = x_tr[idx], y_tr[idx]
+    data = ArrayDataset(
+        name=name, num_classes=10,
+        x_train=torch.from_numpy(np.ascontiguousarray(x_tr)),
+        y_train=torch.from_numpy(y_tr.astype(np.int64)),
+        x_test=torch.from_numpy(np.ascontiguousarray(x_te)),
+        y_test=torch.from_numpy(y_te.astype(np.int64)),
+        mean=mean, std=std, raw_pixels=True, pixel_max=pixel_max,
+    )
+    if raw_pixels:
+        return data
+    return replace(data, x_train=data.normalize(data.x_train),
+                   x_test=data.normalize(data.x_test), raw_pixels=False)
+
+
+def subset_indices(n: int, size: int, seed: int) -> np.ndarray:
+    """``size`` distinct indices of ``range(n)``: the first ``size`` of a permutation drawn
+    by ``torch.randperm`` from a generator seeded with ``seed``."""
+    if not 1 <= size <= n:
+        raise ValueError(f"train_subset must be in [1, {n}], got {size}")
+    generator = torch.Generator().manual_seed(int(seed))
+    return torch.randperm(n, generator=generator)[:size].numpy()
+
+
+def channel_statistics(pixels: np.ndarray, pixel_max: float) -> tuple[tuple, tuple]:
+    """Per-channel mean and population std of ``pixels / pixel_max`` (N x C x H x W)."""
+    scaled = pixels.astype(np.float64) / pixel_max
+    mean = scaled.mean(axis=(0, 2, 3))
+    std = scaled.std(axis=(0, 2, 3))
+    return tuple(float(m) for m in mean), tuple(float(s) for s in std)
+
+
+def random_crop_flip(x: torch.Tensor, padding: int = 4,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
+    """Random crop after zero padding, then a horizontal flip with probability 1/2, drawn
+    independently per image and done for the whole batch at once on ``x.device``.
+
+    ``x``: N x C x H x W, any dtype. Padding is 0: black for raw uint8 pixels (as
+    torchvision's RandomCrop before Normalize), the mean colour for normalized images.
+    ``generator`` (optional) must live on ``x.device``.
+    """
+    n, _, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (padding, padding, padding, padding))
+    offsets = torch.randint(0, 2 * padding + 1, (2, n), generator=generator, device=x.device)
+    flips = torch.randint(0, 2, (n,), generator=generator, device=x.device).bool()
+    rows = offsets[0, :, None] + torch.arange(h, device=x.device)
+    cols = offsets[1, :, None] + torch.arange(w, device=x.device)
+    cols = torch.where(flips[:, None], cols.flip(1), cols)
+    batch = torch.arange(n, device=x.device)[:, None, None]
+    # advanced indices separated by a slice go first: the result is N x H x W x C
+    out = padded[batch, :, rows[:, :, None], cols[:, None, :]]
+    return out.permute(0, 3, 1, 2).contiguous()
+
+
+def _digits_arrays():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = digits.images.astype(np.uint8)[:, None]  # pixels 0..16
+    labels = digits.target
+    k = DIGITS_NUM_TRAIN
+    return images[:k], labels[:k], images[k:], labels[k:]
+
+
+def fetch(file_name: str, sha256: str, root: Path, base_url: str) -> Path:
+    """Download ``base_url + file_name`` into ``root`` unless a file with the pinned hash is
+    there already. The download is written to a temporary file and renamed only after its
+    SHA-256 matched; on any failure nothing of it remains and :class:`DownloadError` says
+    what went wrong."""
+    import pooch
+    import requests
+
+    url = base_url + file_name
+    target = Path(root) / file_name
+    try:
+        path = pooch.retrieve(
+            url, known_hash=f"sha256:{sha256}", fname=file_name, path=root,
+            downloader=pooch.HTTPDownloader(progressbar=False, timeout=DOWNLOAD_TIMEOUT_S),
+        )
+    except (ValueError, OSError, requests.exceptions.RequestException) as err:
+        # a stale cached file with a wrong hash is not kept either
+        if target.exists() and not pooch.file_hash(str(target)) == sha256:
+            target.unlink()
+        raise DownloadError(
+            f"could not get {file_name} from {url} with SHA-256 {sha256}: {err}. "
+            f"Nothing was written to {root}/; check the network or the mirror (base_url) "
+            f"and retry."
+        ) from err
+    return Path(path)
+
+
+def parse_idx(raw: bytes) -> np.ndarray:
+    """An uncompressed IDX file (the MNIST format): 2 zero bytes, type code 0x08 (uint8),
+    the number of dimensions, big-endian int32 sizes, then the data."""
+    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] != 0x08:
+        raise ValueError("not an IDX file of unsigned bytes (bad magic number)")
+    ndim = raw[3]
+    shape = tuple(int(s) for s in np.frombuffer(raw, dtype=">i4", count=ndim, offset=4))
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(shape)):
+        raise ValueError(f"IDX header says {shape} but the file holds {data.size} bytes")
+    return data.reshape(shape)
+
+
+def _fashion_mnist_arrays(root: Path, base_url: str | None):
+    base_url = base_url or FASHION_MNIST_URL
+    arrays = {}
+    for key, (file_name, sha256) in FASHION_MNIST_FILES.items():
+        path = fetch(file_name, sha256, root, base_url)
+        with gzip.open(path, "rb") as fh:
+            arrays[key] = parse_idx(fh.read())
+    return (arrays["train_images"][:, None], arrays["train_labels"],
+            arrays["test_images"][:, None], arrays["test_labels"])
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles numpy arrays, lists, dicts and bytes; refuses every other global."""
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"): np.empty(0).__reduce__()[0],
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+    }
+
+    def find_class(self, module, name):
+        key = (module.replace("numpy._core.", "numpy.core."), name)  # numpy >= 2 pickles
+        if key not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to unpickle {module}.{name}")
+        return self._ALLOWED[key]
+
+
+def _read_cifar_batch(archive: tarfile.TarFile, member: str) -> tuple[np.ndarray, np.ndarray]:
+    matches = [m for m in archive.getmembers() if m.name.endswith("/" + member)]
+    if len(matches) != 1:
+        raise ValueError(f"CIFAR-10 archive holds {len(matches)} members named {member}")
+    batch = _ArrayUnpickler(io.BytesIO(archive.extractfile(matches[0]).read()),
+                            encoding="bytes").load()
+    pixels = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+    return pixels, np.asarray(batch[b"labels"], dtype=np.int64)
+
+
+def _cifar10_arrays(root: Path, base_url: str | None):
+    file_name, sha256 = CIFAR10_ARCHIVE
+    path = fetch(file_name, sha256, root, base_url or CIFAR10_URL)
+    with tarfile.open(path, "r:gz") as archive:  # hash verified: safe to open
+        train = [_read_cifar_batch(archive, b) for b in CIFAR10_TRAIN_BATCHES]
+        x_te, y_te = _read_cifar_batch(archive, CIFAR10_TEST_BATCH)
+    x_tr = np.concatenate([x for x, _ in train])
+    y_tr = np.concatenate([y for _, y in train])
+    return x_tr, y_tr, x_te, y_te
