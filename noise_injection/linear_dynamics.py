@@ -1,0 +1,178 @@
+"""Fig. 2: gradient descent with and without weight noise on a one-hidden-layer linear net.
+
+Data: n Gaussian points x_i ~ N(0, I_{d0}), scalar target y = a . x[:k] (a linear function of
+the first k coordinates). Net: predictions w^T W1 X^T with W1 (d1, d0) and w (d1,) (W2 = w^T),
+mean-field initialization (entries N(0, 1/(d1 d0)) and N(0, 1/d1)), loss
+R = ||y - X W1^T w||^2 / (2n).
+
+Methods, all full-batch with the same learning rate, sigma in the theory's convention:
+
+- ``"gd"``: gradient descent on R;
+- ``"layer"``: the gradient of R at the weights with one of the two layers (uniformly at
+  random) perturbed by N(0, 2 sigma^2) noise, the step applied to the clean weights;
+- ``"all"``: the same with N(0, sigma^2) noise on every weight;
+- ``"reff"``: gradient descent on R_eff = R + (sigma^2/(2n)) (||W1 X^T||^2 + ||w||^2 ||X||^2).
+
+Every step costs O(d1 d0) and draws O(d1) normals per noisy net. With S = X^T X / n,
+c = X^T y / n, perturbed weights W1' = W1 + s1 E1, w' = w + s2 e2 and g = c - S W1'^T w':
+
+    dR/dW1 = -w' g^T,    dR/dw = -W1' g = -(W1 g + s1 E1 g).
+
+E1 enters only through a = E1^T w' (in g) and E1 g. Conditioning the i.i.d. matrix E1 on a
+(a ~ N(0, ||w'||^2 I)) gives E1 g = w' (a . g) / ||w'||^2 + ||g|| P xi with xi ~ N(0, I_{d1})
+and P the projection orthogonal to w': the same joint law as drawing all of E1, with d0 + d1
+normals instead of d0 d1. The loop is compiled with numba; all nets of a batch (methods x
+seeds) advance together; the weights are float64, the normals are drawn in float32 by numpy.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from tqdm import tqdm
+
+METHODS = ("gd", "layer", "all", "reff")
+#: Largest number of steps between two progress updates.
+_CHUNK = 1_000
+
+
+def planted_regression(n: int, dim: int, coefficients, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """X (n, dim) with i.i.d. N(0, 1) entries and y (n,) = X[:, :k] @ coefficients."""
+    coefficients = np.asarray(coefficients, dtype=np.float64)
+    X = np.random.default_rng(seed).standard_normal((n, dim))
+    return X, X[:, : len(coefficients)] @ coefficients
+
+
+def record_iterations(iterations: int, num_records: int) -> np.ndarray:
+    """0 and about ``num_records`` log-spaced iterations up to ``iterations`` (inclusive)."""
+    grid = np.unique(np.round(np.logspace(0, math.log10(iterations), num_records)).astype(int))
+    return np.concatenate([[0], grid])
+
+
+def risks(W1: np.ndarray, w: np.ndarray, X: np.ndarray, y: np.ndarray,
+          sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """R and R_eff (theory's sigma) of a batch of nets W1 (B, d1, d0), w (B, d1)."""
+    n = X.shape[0]
+    hidden = W1 @ X.T
+    risk = np.sum((y - np.einsum("bj,bjn->bn", w, hidden)) ** 2, axis=1) / (2 * n)
+    penalty = np.sum(hidden**2, axis=(1, 2)) + np.sum(w**2, axis=1) * np.sum(X**2)
+    return risk, risk + sigma**2 * penalty / (2 * n)
+
+
+@numba.njit(cache=True, fastmath=True)
+def _advance(W1, w, kinds, slots, S, c, sigma, lr, normals, uniforms):
+    """One step per row of ``normals`` for every net, in place. kinds: 0 gd, 1 layer, 2 all,
+    3 reff; net b of a noisy kind reads its normals from normals[:, slots[b]] laid out as
+    [e2 (d1), zeta (d0), xi (d1)] and its layer choice from uniforms[:, slots[b]]."""
+    batch, d1, d0 = W1.shape
+    trace_S = np.trace(S)
+    wp = np.empty(d1)
+    m = np.empty(d0)
+    g = np.empty(d0)
+    a = np.empty(d0)
+    W1g = np.empty(d1)
+    row_S = np.empty(d0)
+    for step in range(normals.shape[0]):
+        for b in range(batch):
+            kind = kinds[b]
+            z = normals[step, max(slots[b], 0)]
+            s1, s2 = 0.0, 0.0
+            if kind == 2:
+                s1, s2 = sigma, sigma
+            elif kind == 1:
+                if uniforms[step, slots[b]] < 0.5:
+                    s1 = math.sqrt(2.0) * sigma
+                else:
+                    s2 = math.sqrt(2.0) * sigma
+            norm_wp = 0.0
+            for j in range(d1):
+                wp[j] = w[b, j] + s2 * z[j]
+                norm_wp += wp[j] * wp[j]
+            norm_wp = math.sqrt(norm_wp)
+            for k in range(d0):
+                a[k] = norm_wp * z[d1 + k]
+                m[k] = s1 * a[k]
+            for j in range(d1):
+                for k in range(d0):
+                    m[k] += wp[j] * W1[b, j, k]
+            norm_g, a_dot_g = 0.0, 0.0
+            for k in range(d0):
+                g[k] = c[k]
+                for l in range(d0):
+                    g[k] -= S[k, l] * m[l]
+                norm_g += g[k] * g[k]
+                a_dot_g += a[k] * g[k]
+            norm_g = math.sqrt(norm_g)
+            # W1' g = W1 g + s1 E1 g, E1 g = w' (a.g - ||g|| w'.xi)/||w'||^2 + ||g|| xi
+            wp_dot_xi = 0.0
+            for j in range(d1):
+                wp_dot_xi += wp[j] * z[d1 + d0 + j]
+            coef = (a_dot_g - norm_g * wp_dot_xi) / (norm_wp * norm_wp)
+            for j in range(d1):
+                W1g[j] = s1 * (wp[j] * coef + norm_g * z[d1 + d0 + j])
+                for k in range(d0):
+                    W1g[j] += W1[b, j, k] * g[k]
+            shrink = sigma * sigma if kind == 3 else 0.0
+            for j in range(d1):
+                for k in range(d0):
+                    row_S[k] = 0.0
+                if shrink > 0:
+                    for l in range(d0):
+                        for k in range(d0):
+                            row_S[k] += W1[b, j, l] * S[l, k]
+                for k in range(d0):
+                    W1[b, j, k] += lr * (wp[j] * g[k] - shrink * row_S[k])
+                w[b, j] += lr * (W1g[j] - shrink * trace_S * w[b, j])
+
+
+def run_dynamics(X: np.ndarray, y: np.ndarray, width: int, sigma: float, lr: float,
+                 iterations: int, seeds: list[int], noise_seed: int, records: np.ndarray,
+                 methods=METHODS, progress: bool = True) -> dict:
+    """Run every method for every seed from the seed's mean-field init (all methods of a seed
+    start from the same weights); the noise of the whole batch and the layer choices come
+    from one numpy stream seeded with ``noise_seed``. Returns ``risk`` and
+    ``effective_risk`` arrays (method, seed, record) at the iterations ``records`` and a
+    ``diverged`` (method, seed) flag."""
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {METHODS}")
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n, d0 = X.shape
+    inits = {s: np.random.default_rng(s) for s in seeds}
+    W1_0 = {s: inits[s].standard_normal((width, d0)) / math.sqrt(width * d0) for s in seeds}
+    w_0 = {s: inits[s].standard_normal(width) / math.sqrt(width) for s in seeds}
+    W1 = np.stack([W1_0[s] for _ in methods for s in seeds])
+    w = np.stack([w_0[s] for _ in methods for s in seeds])
+    kinds = np.repeat([METHODS.index(m) for m in methods], len(seeds)).astype(np.int64)
+    S, c = X.T @ X / n, X.T @ y / n
+    shape = (len(methods), len(seeds), len(records))
+    risk, eff = np.full(shape, np.nan), np.full(shape, np.nan)
+    noisy = np.isin(kinds, [METHODS.index("layer"), METHODS.index("all")])
+    slots = np.where(noisy, np.cumsum(noisy) - 1, -1).astype(np.int64)
+    noise = np.random.default_rng(noise_seed)
+    normals = np.empty((_CHUNK, max(noisy.sum(), 1), 2 * width + d0), dtype=np.float32)
+    uniforms = np.empty((_CHUNK, max(noisy.sum(), 1)))
+    bar = tqdm(total=iterations, desc=f"width {width}", mininterval=5, disable=not progress)
+    done = 0
+    for i, target in enumerate(records):
+        while done < target:
+            steps = min(_CHUNK, target - done)
+            noise.standard_normal(out=normals[:steps], dtype=np.float32)
+            noise.random(out=uniforms[:steps])
+            _advance(W1, w, kinds, slots, S, c, sigma, lr, normals[:steps], uniforms[:steps])
+            done += steps
+            bar.update(steps)
+        r, e = risks(W1, w, X, y, sigma)
+        risk[:, :, i], eff[:, :, i] = r.reshape(shape[:2]), e.reshape(shape[:2])
+    bar.close()
+    return {
+        "methods": list(methods),
+        "seeds": list(seeds),
+        "iterations": np.asarray(records).tolist(),
+        "risk": risk,
+        "effective_risk": eff,
+        "diverged": ~np.isfinite(eff[:, :, -1]),
+    }
