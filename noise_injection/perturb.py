@@ -26,10 +26,13 @@ Sigma convention (the experiments' one; the theory sections scale both schemes b
 M is the number of parameter tensors (weights, biases and normalization affine parameters each
 count). Buffers such as BatchNorm running statistics are never touched.
 
-Exactness: before perturbing, a tensor is copied into a preallocated backup; the perturbed
-value is written into the parameter's own storage (its identity, strides and device never
-change, so optimizers, ``torch.compile`` and DDP see the same tensor), and on exit the backup
-is copied back. Restoring from a copy is bit-exact; subtracting the noise again is not.
+Exactness and cost: each perturbed tensor gets a preallocated spare of the same shape, dtype,
+device and memory format. The perturbed weights w + std * N(0, I) are drawn into the spare
+(one pass beyond the Gaussian draw itself) and the parameter's ``.data`` is swapped with it;
+on exit the original tensor is swapped back, untouched, so the restore is bit-exact (undoing by
+subtraction is not). The ``nn.Parameter`` objects stay the same, so optimizers, their state and
+gradients are unaffected; only the storage behind them changes while the ``with`` block runs,
+so code that caches parameter storage addresses (CUDA graphs) must not span the block.
 """
 
 from __future__ import annotations
@@ -116,7 +119,7 @@ class NoiseInjector:
         # The random layer choice is drawn on the host (no device sync per step) from a CPU
         # stream seeded with the same seed as the noise stream.
         self._index_generator = torch.Generator().manual_seed(generator.initial_seed())
-        self._backups: list[torch.Tensor | None] = [None] * self.num_groups
+        self._spares: list[torch.Tensor | None] = [None] * self.num_groups
 
     @property
     def std_per_tensor(self) -> float:
@@ -136,10 +139,10 @@ class NoiseInjector:
             return [int(step) % self.num_groups]
         return [int(torch.randint(self.num_groups, (1,), generator=self._index_generator))]
 
-    def _backup(self, i: int) -> torch.Tensor:
-        if self._backups[i] is None:
-            self._backups[i] = torch.empty_like(self.params[i])
-        return self._backups[i]
+    def _spare(self, i: int) -> torch.Tensor:
+        if self._spares[i] is None:
+            self._spares[i] = torch.empty_like(self.params[i])
+        return self._spares[i]
 
     @contextlib.contextmanager
     def perturb(self, step: int) -> Iterator[list[int]]:
@@ -151,19 +154,19 @@ class NoiseInjector:
         else:
             self.last_group = groups[0] if self.mode == "layer" else -1
         std = self.std_per_tensor
-        done: list[int] = []
+        originals: dict[int, torch.Tensor] = {}
         try:
             with torch.no_grad():
                 for i in groups:
-                    p, backup = self.params[i], self._backup(i)
-                    backup.copy_(p)
-                    done.append(i)
-                    p.normal_(0.0, std, generator=self.generator).add_(backup)
+                    p, spare = self.params[i], self._spare(i)
+                    spare.normal_(0.0, std, generator=self.generator).add_(p.data)
+                    originals[i] = p.data
+                    p.data = spare
             yield groups
         finally:
-            with torch.no_grad():
-                for i in done:
-                    self.params[i].copy_(self._backups[i])
+            for i, original in originals.items():
+                self._spares[i] = self.params[i].data
+                self.params[i].data = original
 
     def state_dict(self) -> dict:
         """Generator states, for bit-exact resume from a checkpoint."""
