@@ -23,6 +23,7 @@ unpickler that only builds numpy arrays.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import pickle
@@ -228,7 +229,7 @@ def parse_idx(raw: bytes) -> np.ndarray:
     data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
     if data.size != int(np.prod(shape)):
         raise ValueError(f"IDX header says {shape} but the file holds {data.size} bytes")
-    return data.reshape(shape)
+    return data.reshape(shape).copy()  # writable
 
 
 def _fashion_mnist_arrays(root: Path, base_url: str | None):
@@ -249,6 +250,7 @@ class _ArrayUnpickler(pickle.Unpickler):
         ("numpy.core.multiarray", "_reconstruct"): np.empty(0).__reduce__()[0],
         ("numpy", "ndarray"): np.ndarray,
         ("numpy", "dtype"): np.dtype,
+        ("_codecs", "encode"): codecs.encode,  # bytes in Python 3 protocol-2 pickles
     }
 
     def find_class(self, module, name):

@@ -1,0 +1,278 @@
+"""Data loading: digits' fixed split and normalization, seeded subsets, batched crop/flip, and
+the downloads, served as tiny files in the REAL formats (gzipped IDX; a tar.gz of CIFAR-style
+pickled batches) from an HTTP server on 127.0.0.1: parsing, caching, and hash / truncation
+failures that leave nothing behind."""
+
+import gzip
+import hashlib
+import http.server
+import io
+import pickle
+import struct
+import tarfile
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from noise_injection import data as D
+
+# --- digits, subsets, augmentation ------------------------------------------------------
+
+
+def test_digits_fixed_split_and_normalization():
+    a = D.load_dataset("digits", seed=0)
+    b = D.load_dataset("digits", seed=1)
+    assert a.x_train.shape == (1297, 1, 8, 8) and a.x_test.shape == (500, 1, 8, 8)
+    assert a.x_train.dtype == torch.float32 and a.y_train.dtype == torch.int64
+    assert torch.equal(a.x_test, b.x_test) and torch.equal(a.x_train, b.x_train)
+    assert a.in_shape == (1, 8, 8) and a.num_classes == 10
+    assert sorted(a.y_test.unique().tolist()) == list(range(10))
+    # per-channel standardization with the training set's own statistics
+    assert float(a.x_train.mean()) == pytest.approx(0.0, abs=1e-5)
+    assert float(a.x_train.std(unbiased=False)) == pytest.approx(1.0, abs=1e-5)
+    raw = D.load_dataset("digits", raw_pixels=True)
+    assert raw.x_train.dtype == torch.uint8 and int(raw.x_train.max()) == 16
+    assert torch.allclose(raw.normalize(raw.x_train), a.x_train, atol=1e-6)
+    with pytest.raises(TypeError):
+        a.normalize(a.x_train)
+
+
+def test_train_subset_is_seeded_and_keeps_labels_and_normalization():
+    full = D.load_dataset("digits")
+    sub = D.load_dataset("digits", train_subset=200, seed=3)
+    same = D.load_dataset("digits", train_subset=200, seed=3)
+    other = D.load_dataset("digits", train_subset=200, seed=4)
+    idx = D.subset_indices(1297, 200, 3)
+    assert len(set(idx.tolist())) == 200
+    assert torch.equal(sub.x_train, full.x_train[idx])
+    assert torch.equal(sub.y_train, full.y_train[idx])
+    assert torch.equal(sub.x_train, same.x_train)
+    assert not torch.equal(sub.x_train, other.x_train)
+    assert sub.mean == full.mean and sub.std == full.std  # independent of the subset
+    with pytest.raises(ValueError):
+        D.load_dataset("digits", train_subset=5000)
+
+
+def test_random_crop_flip_gives_shifted_and_flipped_crops_of_the_padded_image():
+    p = 2
+    x = torch.randint(1, 256, (200, 3, 6, 5), dtype=torch.uint8)  # no zeros in the images
+    out = D.random_crop_flip(x, padding=p, generator=torch.Generator().manual_seed(0))
+    again = D.random_crop_flip(x, padding=p, generator=torch.Generator().manual_seed(0))
+    assert out.dtype == torch.uint8 and out.shape == x.shape and torch.equal(out, again)
+    padded = torch.nn.functional.pad(x, (p, p, p, p))
+    seen = set()
+    for img, pad in zip(out, padded):
+        matches = [(dy, dx, f) for dy in range(2 * p + 1) for dx in range(2 * p + 1)
+                   for f in (False, True)
+                   if torch.equal(img, (lambda c: c.flip(2) if f else c)(
+                       pad[:, dy:dy + 6, dx:dx + 5]))]
+        assert matches, "an output is not a (flipped) crop of the padded input"
+        seen.update(matches)
+    # all 25 offsets and both flips occur among 200 images
+    assert {(dy, dx) for dy, dx, _ in seen} == {(i, j) for i in range(5) for j in range(5)}
+    assert {f for *_, f in seen} == {False, True}
+
+
+def test_unknown_dataset_and_bad_idx_are_refused():
+    with pytest.raises(ValueError, match="unknown data set"):
+        D.load_dataset("mnist")
+    with pytest.raises(ValueError, match="magic"):
+        D.parse_idx(b"\x00\x00\x0d\x01" + struct.pack(">i", 1) + b"\x00" * 4)
+    with pytest.raises(ValueError, match="header"):
+        D.parse_idx(b"\x00\x00\x08\x01" + struct.pack(">i", 5) + b"\x00" * 4)
+
+
+# --- tiny files in the real formats -----------------------------------------------------
+
+
+def idx_gz(array: np.ndarray) -> bytes:
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}i", *array.shape)
+    return gzip.compress(header + array.astype(np.uint8).tobytes())
+
+
+def cifar_tar_gz(batches: dict[str, dict]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, batch in batches.items():
+            payload = pickle.dumps(batch, protocol=2)
+            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+    return buf.getvalue()
+
+
+class Evil:
+    """A pickle that would create a file when unpickled."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """Tiny FashionMNIST and CIFAR-10 data sets (arrays) and their files."""
+    rng = np.random.default_rng(0)
+    f = {"train_images": rng.integers(0, 256, (30, 28, 28)), "train_labels": rng.integers(0, 10, 30),
+         "test_images": rng.integers(0, 256, (8, 28, 28)), "test_labels": rng.integers(0, 10, 8)}
+    fashion_files = {D.FASHION_MNIST_FILES[k][0]: idx_gz(v) for k, v in f.items()}
+    c = {name: {b"batch_label": name.encode(),
+                b"data": rng.integers(0, 256, (4, 3072)).astype(np.uint8),
+                b"labels": rng.integers(0, 10, 4).tolist(),
+                b"filenames": [b"img.png"] * 4}
+         for name in (*D.CIFAR10_TRAIN_BATCHES, D.CIFAR10_TEST_BATCH)}
+    return {"fashion": f, "fashion_files": fashion_files, "cifar": c,
+            "cifar_archive": cifar_tar_gz(c)}
+
+
+class Server:
+    """Serves ``files[path]`` bytes; paths under /cut/ announce the full length but send half
+    and hang up (a truncated transfer). Counts GET requests."""
+
+    def __init__(self, files: dict[str, bytes]):
+        self.files, self.requests = files, []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            timeout = 10
+
+            def do_GET(self):
+                outer.requests.append(self.path)
+                body = outer.files.get(self.path.replace("/cut/", "/good/"))
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[: len(body) // 2] if self.path.startswith("/cut/")
+                                 else body)
+                self.close_connection = True
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever,
+                                       kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=5)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture(scope="module")
+def server(tiny):
+    files = {}
+    for name, body in [*tiny["fashion_files"].items(),
+                       (D.CIFAR10_ARCHIVE[0], tiny["cifar_archive"])]:
+        files[f"/good/{name}"] = body
+        files[f"/corrupt/{name}"] = body[:-1] + bytes([body[-1] ^ 0xFF])
+        files[f"/short/{name}"] = body[: len(body) // 2]
+    with Server(files) as srv:
+        yield srv
+
+
+@pytest.fixture
+def pinned(tiny, monkeypatch):
+    """Pin the hashes of the tiny files in place of the official ones."""
+    sha = lambda b: hashlib.sha256(b).hexdigest()  # noqa: E731
+    monkeypatch.setattr(D, "FASHION_MNIST_FILES", {
+        k: (name, sha(tiny["fashion_files"][name]))
+        for k, (name, _) in D.FASHION_MNIST_FILES.items()})
+    monkeypatch.setattr(D, "CIFAR10_ARCHIVE",
+                        (D.CIFAR10_ARCHIVE[0], sha(tiny["cifar_archive"])))
+
+
+def test_official_hashes_are_pinned():
+    for name, sha in [*D.FASHION_MNIST_FILES.values(), D.CIFAR10_ARCHIVE]:
+        assert len(sha) == 64 and int(sha, 16) >= 0, name
+
+
+def test_fashion_mnist_is_parsed_and_cached(server, tiny, pinned, tmp_path):
+    root = tmp_path / "data"
+    before = len(server.requests)
+    ds = D.load_dataset("fashion_mnist", root=root, base_url=server.url + "/good/",
+                        raw_pixels=True)
+    f = tiny["fashion"]
+    assert torch.equal(ds.x_train, torch.from_numpy(f["train_images"][:, None].astype(np.uint8)))
+    assert torch.equal(ds.y_train, torch.from_numpy(f["train_labels"]))
+    assert torch.equal(ds.x_test[:, 0], torch.from_numpy(f["test_images"].astype(np.uint8)))
+    assert torch.equal(ds.y_test, torch.from_numpy(f["test_labels"]))
+    assert ds.mean[0] == pytest.approx(f["train_images"].mean() / 255)
+    assert len(server.requests) - before == 4
+    assert sorted(p.name for p in root.iterdir()) == sorted(tiny["fashion_files"])
+    # cached: no download, same numbers, normalized and subset on request
+    sub = D.load_dataset("fashion_mnist", root=root, base_url=server.url + "/good/",
+                         train_subset=10, seed=1)
+    assert len(server.requests) - before == 4
+    assert sub.x_train.shape == (10, 1, 28, 28) and sub.x_train.dtype == torch.float32
+    idx = D.subset_indices(30, 10, 1)
+    assert torch.equal(sub.x_train, ds.normalize(ds.x_train[idx]))
+
+
+def test_cifar10_is_parsed_from_the_archive(server, tiny, pinned, tmp_path):
+    root = tmp_path / "data"
+    ds = D.load_dataset("cifar10", root=root, base_url=server.url + "/good/", raw_pixels=True)
+    c = tiny["cifar"]
+    train = np.concatenate([c[b][b"data"] for b in D.CIFAR10_TRAIN_BATCHES])
+    assert ds.x_train.shape == (20, 3, 32, 32) and ds.x_test.shape == (4, 3, 32, 32)
+    assert torch.equal(ds.x_train, torch.from_numpy(train.reshape(-1, 3, 32, 32)))
+    assert ds.y_train.tolist() == sum((c[b][b"labels"] for b in D.CIFAR10_TRAIN_BATCHES), [])
+    assert ds.y_test.tolist() == c[D.CIFAR10_TEST_BATCH][b"labels"]
+    # per channel: channel 0 is the first 1024 values of each row
+    assert ds.mean[0] == pytest.approx(train[:, :1024].mean() / 255)
+    assert ds.std[2] == pytest.approx(train[:, 2048:].std() / 255)
+    assert [p.name for p in root.iterdir()] == [D.CIFAR10_ARCHIVE[0]]  # nothing extracted
+
+
+@pytest.mark.parametrize("folder", ["corrupt", "short", "cut"])
+@pytest.mark.parametrize("name", ["fashion_mnist", "cifar10"])
+def test_bad_download_fails_clearly_and_leaves_nothing(server, pinned, tmp_path, folder, name):
+    root = tmp_path / "data"
+    with pytest.raises(D.DownloadError, match="Nothing was written"):
+        D.load_dataset(name, root=root, base_url=f"{server.url}/{folder}/")
+    assert not root.exists() or list(root.iterdir()) == []
+
+
+def test_stale_cached_file_with_wrong_hash_is_replaced_or_removed(server, tiny, pinned, tmp_path):
+    root = tmp_path / "data"
+    root.mkdir()
+    (root / D.CIFAR10_ARCHIVE[0]).write_bytes(b"half a download")
+    with pytest.raises(D.DownloadError):
+        D.load_dataset("cifar10", root=root, base_url=server.url + "/short/")
+    assert list(root.iterdir()) == []  # the stale file is not kept either
+    (root / D.CIFAR10_ARCHIVE[0]).write_bytes(b"half a download")
+    ds = D.load_dataset("cifar10", root=root, base_url=server.url + "/good/")
+    assert ds.x_train.shape == (20, 3, 32, 32)
+    assert (root / D.CIFAR10_ARCHIVE[0]).read_bytes() == tiny["cifar_archive"]
+
+
+def test_cifar_pickles_are_opened_only_after_the_hash_matched(tmp_path, monkeypatch):
+    marker = tmp_path / "code_ran"
+    batches = {b: {b"data": Evil(marker)} for b in
+               (*D.CIFAR10_TRAIN_BATCHES, D.CIFAR10_TEST_BATCH)}
+    evil = cifar_tar_gz(batches)
+    with Server({f"/evil/{D.CIFAR10_ARCHIVE[0]}": evil}) as srv:
+        root = tmp_path / "data"
+        with pytest.raises(D.DownloadError):  # the official hash does not match
+            D.load_dataset("cifar10", root=root, base_url=srv.url + "/evil/")
+        assert not marker.exists() and list(root.iterdir()) == []
+        # even an archive whose hash matched may only build numpy arrays
+        monkeypatch.setattr(D, "CIFAR10_ARCHIVE", (D.CIFAR10_ARCHIVE[0],
+                                                   hashlib.sha256(evil).hexdigest()))
+        with pytest.raises(pickle.UnpicklingError, match="refusing"):
+            D.load_dataset("cifar10", root=root, base_url=srv.url + "/evil/")
+        assert not marker.exists()
