@@ -169,17 +169,17 @@ def random_crop_flip(x: torch.Tensor, padding: int = 4,
     torchvision's RandomCrop before Normalize), the mean colour for normalized images.
     ``generator`` (optional) must live on ``x.device``.
     """
-    n, _, h, w = x.shape
-    padded = torch.nn.functional.pad(x, (padding, padding, padding, padding))
+    n, c, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (padding, padding, padding, padding)).flatten(2)
     offsets = torch.randint(0, 2 * padding + 1, (2, n), generator=generator, device=x.device)
     flips = torch.randint(0, 2, (n,), generator=generator, device=x.device).bool()
     rows = offsets[0, :, None] + torch.arange(h, device=x.device)
     cols = offsets[1, :, None] + torch.arange(w, device=x.device)
     cols = torch.where(flips[:, None], cols.flip(1), cols)
-    batch = torch.arange(n, device=x.device)[:, None, None]
-    # advanced indices separated by a slice go first: the result is N x H x W x C
-    out = padded[batch, :, rows[:, :, None], cols[:, None, :]]
-    return out.permute(0, 3, 1, 2).contiguous()
+    # flat index into each padded (h + 2p) x (w + 2p) image, shared by the channels
+    index = (rows[:, :, None] * (w + 2 * padding) + cols[:, None, :]).view(n, 1, h * w)
+    # gather returns standard NCHW strides (a permuted 1-channel result would not)
+    return padded.gather(2, index.expand(n, c, h * w)).view(n, c, h, w)
 
 
 def _digits_arrays():

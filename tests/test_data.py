@@ -74,6 +74,9 @@ def test_random_crop_flip_gives_shifted_and_flipped_crops_of_the_padded_image():
     # all 25 offsets and both flips occur among 200 images
     assert {(dy, dx) for dy, dx, _ in seen} == {(i, j) for i in range(5) for j in range(5)}
     assert {f for *_, f in seen} == {False, True}
+    # standard NCHW strides, also for one channel (torch's CPU conv backward needs them)
+    one_channel = D.random_crop_flip(x[:, :1], padding=p)
+    assert one_channel.stride() == torch.empty(one_channel.shape).stride()
 
 
 def test_unknown_dataset_and_bad_idx_are_refused():
