@@ -1,7 +1,91 @@
-# Stage 'review' (being built).
+# Review artifacts: the claims table, run timings, the executed review notebook (HTML).
+
+CLAIM_FILES = [
+    f"results/{stage}/claims.csv" for stage in ("finite", "variance", "networks")
+]
+
+
+rule claims_table:
+    input:
+        CLAIM_FILES,
+    output:
+        csv="results/claims.csv",
+        html=report(
+            "results/claims.html",
+            caption="../report/claims.rst",
+            category="Claims: paper vs measured",
+        ),
+    log:
+        "logs/review/claims.log",
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/review_claims.py"
+
+
+rule run_timings:
+    input:
+        rules.injector.input,
+        rules.finite.input,
+        rules.variance.input,
+        rules.networks.input,
+    output:
+        report(
+            "results/review/timings.csv",
+            caption="../report/timings.rst",
+            category="Claims: paper vs measured",
+        ),
+    log:
+        "logs/review/timings.log",
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/review_timings.py"
+
+
+rule review_notebook:
+    input:
+        claims="results/claims.csv",
+        timings="results/review/timings.csv",
+        figures=[f for f in rules.run_timings.input if f.endswith(".png")],
+    output:
+        "results/review/summary.md",
+    log:
+        notebook="results/review/review.ipynb",
+    localrule: True
+    conda:
+        "../envs/notebook.yaml"
+    params:
+        report_dir=os.path.join(workflow.basedir, "report"),
+    notebook:
+        "../notebooks/review.ipynb"
+
+
+rule review_html:
+    input:
+        "results/review/review.ipynb",
+    output:
+        report(
+            "results/review/review.html",
+            caption="../report/review_notebook.rst",
+            category="Claims: paper vs measured",
+        ),
+    log:
+        "logs/review/review_html.log",
+    localrule: True
+    conda:
+        "../envs/notebook.yaml"
+    shell:
+        "jupyter nbconvert --to html --no-input --output-dir results/review "
+        "--output review.html {input} > {log} 2>&1"
 
 
 rule review:
     input:
-        [],
+        "results/claims.csv",
+        "results/claims.html",
+        "results/review/timings.csv",
+        "results/review/review.html",
     localrule: True
