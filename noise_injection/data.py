@@ -153,11 +153,16 @@ def subset_indices(n: int, size: int, seed: int) -> np.ndarray:
 
 
 def channel_statistics(pixels: np.ndarray, pixel_max: float) -> tuple[tuple, tuple]:
-    """Per-channel mean and population std of ``pixels / pixel_max`` (N x C x H x W)."""
-    scaled = pixels.astype(np.float64) / pixel_max
-    mean = scaled.mean(axis=(0, 2, 3))
-    std = scaled.std(axis=(0, 2, 3))
-    return tuple(float(m) for m in mean), tuple(float(s) for s in std)
+    """Per-channel mean and population std of ``pixels / pixel_max`` (uint8, N x C x H x W),
+    from each channel's histogram of pixel values (exact, no float copy of the data)."""
+    values = np.arange(256) / pixel_max
+    mean, std = [], []
+    for c in range(pixels.shape[1]):
+        counts = np.bincount(pixels[:, c].ravel(), minlength=256)
+        m = float(counts @ values) / counts.sum()
+        mean.append(m)
+        std.append(float(np.sqrt(counts @ (values - m) ** 2 / counts.sum())))
+    return tuple(mean), tuple(std)
 
 
 def random_crop_flip(x: torch.Tensor, padding: int = 4,
