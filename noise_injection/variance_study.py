@@ -1,0 +1,75 @@
+"""The measurements behind Fig. 1 and the variance-vs-width figure: Monte Carlo of the perturbed
+loss (and of the stochastic gradient) of mean-field-initialized nets on the Fig. 2 data.
+
+Sigma convention (the theory's): ``"all"`` = N(0, sigma^2) on every weight; ``"layer"`` = one
+of the M weight matrices uniformly at random with N(0, M sigma^2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .perturbed_mc import mean_field_weights, perturbed_statistics
+from .theory import SCHEMES, linear_smoothed_risk, predicted_width_exponents
+
+#: Nets of the width study: name -> (number of hidden layers, hidden activation).
+NETS = {"linear1": (1, "linear"), "relu1": (1, "relu"), "relu3": (3, "relu")}
+
+
+def _init(widths: list[int], seed: int) -> list[torch.Tensor]:
+    """Mean-field weights for layer sizes ``widths``; the stream depends on seed and widths."""
+    return mean_field_weights(widths, torch.Generator().manual_seed(seed * 1_000_003 + sum(widths)))
+
+
+def heatmap(X: np.ndarray, Y: np.ndarray, sigmas, widths, repetitions: int, seed: int) -> dict:
+    """Fig. 1: Monte Carlo mean (and its standard error) of the perturbed loss of the
+    one-hidden-layer linear net at mean-field init, with the exact closed form, for every
+    (scheme, sigma, width). Arrays are indexed (scheme, sigma, width)."""
+    shape = (len(SCHEMES), len(sigmas), len(widths))
+    mean, se, exact = np.empty(shape), np.empty(shape), np.empty(shape)
+    generator = torch.Generator().manual_seed(seed)
+    for k, width in enumerate(tqdm(widths, desc="heat map widths")):
+        W1, W2 = (W.numpy() for W in _init([X.shape[1], width, Y.shape[1]], seed))
+        for i, scheme in enumerate(SCHEMES):
+            for j, sigma in enumerate(sigmas):
+                losses = perturbed_statistics([W1, W2], X, Y, sigma, scheme, "linear",
+                                              repetitions, generator, with_gradients=False)["losses"]
+                mean[i, j, k] = losses.mean()
+                se[i, j, k] = losses.std(ddof=1) / np.sqrt(repetitions)
+                exact[i, j, k] = linear_smoothed_risk(W1, W2, X, Y, sigma, scheme)
+    return {"schemes": list(SCHEMES), "sigmas": list(sigmas), "widths": list(widths),
+            "mc_mean": mean, "mc_se": se, "exact": exact}
+
+
+def width_sweep(net: str, X: np.ndarray, Y: np.ndarray, widths, sigma: float, samples: int,
+                seed: int) -> dict:
+    """Variance of the perturbed loss and tr Cov of the stochastic gradient vs the hidden
+    width (all hidden layers of width d), per scheme, at mean-field init. Arrays are indexed
+    (scheme, width); ``predicted`` holds the theory's leading exponents."""
+    hidden_layers, activation = NETS[net]
+    loss_var = np.empty((len(SCHEMES), len(widths)))
+    grad_trace = np.empty_like(loss_var)
+    generator = torch.Generator().manual_seed(seed)
+    for k, width in enumerate(widths):
+        weights = _init([X.shape[1], *[width] * hidden_layers, Y.shape[1]], seed)
+        for i, scheme in enumerate(SCHEMES):
+            stats = perturbed_statistics(weights, X, Y, sigma, scheme, activation, samples,
+                                         generator, progress=True)
+            loss_var[i, k] = stats["losses"].var(ddof=1)
+            grad_trace[i, k] = stats["grad_trace_cov"]
+    return {"net": net, "hidden_layers": hidden_layers, "activation": activation,
+            "schemes": list(SCHEMES), "widths": list(widths), "loss_variance": loss_var,
+            "grad_trace_cov": grad_trace,
+            "predicted": predicted_width_exponents(hidden_layers + 1, activation)}
+
+
+def fit_loglog_slope(widths, values, decades: float) -> float:
+    """Least-squares slope of log(values) on log(widths) over the widths within ``decades``
+    of the largest one (the asymptotic regime the theory's exponents describe)."""
+    widths, values = np.asarray(widths, dtype=float), np.asarray(values, dtype=float)
+    keep = widths >= widths.max() / 10**decades
+    if keep.sum() < 2:
+        raise ValueError(f"need at least two widths within {decades} decade(s) of the largest")
+    return float(np.polyfit(np.log(widths[keep]), np.log(values[keep]), 1)[0])
