@@ -62,38 +62,33 @@ def risks(W1: np.ndarray, w: np.ndarray, X: np.ndarray, y: np.ndarray,
 
 
 @numba.njit(cache=True, fastmath=True)
-def _advance(W1, w, kinds, slots, S, c, sigma, lr, normals, uniforms):
-    """One step per row of ``normals`` for every net, in place. kinds: 0 gd, 1 layer, 2 all,
-    3 reff; net b of a noisy kind reads its normals from normals[:, slots[b]] laid out as
-    [e2 (d1), zeta (d0), xi (d1)] and its layer choice from uniforms[:, slots[b]]."""
+def _advance(W1, w, s1, s2, shrink, S, c, lr, normals):
+    """len(s1) steps of every net b, in place: noise std s1[t, b] on W1 and s2[t, b] on w,
+    R_eff penalty weight shrink[b] (sigma^2 for GD on R_eff, else 0). Normals are consumed in
+    order: e2 (d1) when s2 > 0, then zeta (d0) and xi (d1) when s1 > 0."""
     batch, d1, d0 = W1.shape
     trace_S = np.trace(S)
     wp = np.empty(d1)
     m = np.empty(d0)
     g = np.empty(d0)
     a = np.empty(d0)
-    W1g = np.empty(d1)
-    row_S = np.empty(d0)
-    for step in range(normals.shape[0]):
+    row = np.empty(d0)
+    pos = 0
+    for step in range(s1.shape[0]):
         for b in range(batch):
-            kind = kinds[b]
-            z = normals[step, max(slots[b], 0)]
-            s1, s2 = 0.0, 0.0
-            if kind == 2:
-                s1, s2 = sigma, sigma
-            elif kind == 1:
-                if uniforms[step, slots[b]] < 0.5:
-                    s1 = math.sqrt(2.0) * sigma
-                else:
-                    s2 = math.sqrt(2.0) * sigma
+            sig1, sig2 = s1[step, b], s2[step, b]
             norm_wp = 0.0
             for j in range(d1):
-                wp[j] = w[b, j] + s2 * z[j]
+                wp[j] = w[b, j]
+                if sig2 > 0:
+                    wp[j] += sig2 * normals[pos + j]
                 norm_wp += wp[j] * wp[j]
+            if sig2 > 0:
+                pos += d1
             norm_wp = math.sqrt(norm_wp)
             for k in range(d0):
-                a[k] = norm_wp * z[d1 + k]
-                m[k] = s1 * a[k]
+                a[k] = norm_wp * normals[pos + k] if sig1 > 0 else 0.0
+                m[k] = sig1 * a[k]
             for j in range(d1):
                 for k in range(d0):
                     m[k] += wp[j] * W1[b, j, k]
@@ -106,25 +101,49 @@ def _advance(W1, w, kinds, slots, S, c, sigma, lr, normals, uniforms):
                 a_dot_g += a[k] * g[k]
             norm_g = math.sqrt(norm_g)
             # W1' g = W1 g + s1 E1 g, E1 g = w' (a.g - ||g|| w'.xi)/||w'||^2 + ||g|| xi
-            wp_dot_xi = 0.0
+            coef = 0.0
+            xi = pos + d0
+            if sig1 > 0:
+                wp_dot_xi = 0.0
+                for j in range(d1):
+                    wp_dot_xi += wp[j] * normals[xi + j]
+                coef = (a_dot_g - norm_g * wp_dot_xi) / (norm_wp * norm_wp)
             for j in range(d1):
-                wp_dot_xi += wp[j] * z[d1 + d0 + j]
-            coef = (a_dot_g - norm_g * wp_dot_xi) / (norm_wp * norm_wp)
-            for j in range(d1):
-                W1g[j] = s1 * (wp[j] * coef + norm_g * z[d1 + d0 + j])
+                W1g = 0.0
                 for k in range(d0):
-                    W1g[j] += W1[b, j, k] * g[k]
-            shrink = sigma * sigma if kind == 3 else 0.0
-            for j in range(d1):
-                for k in range(d0):
-                    row_S[k] = 0.0
-                if shrink > 0:
-                    for l in range(d0):
-                        for k in range(d0):
-                            row_S[k] += W1[b, j, l] * S[l, k]
-                for k in range(d0):
-                    W1[b, j, k] += lr * (wp[j] * g[k] - shrink * row_S[k])
-                w[b, j] += lr * (W1g[j] - shrink * trace_S * w[b, j])
+                    W1g += W1[b, j, k] * g[k]
+                if sig1 > 0:
+                    W1g += sig1 * (wp[j] * coef + norm_g * normals[xi + j])
+                if shrink[b] > 0:
+                    for k in range(d0):
+                        row[k] = 0.0
+                        for l in range(d0):
+                            row[k] += S[k, l] * W1[b, j, l]
+                    for k in range(d0):
+                        W1[b, j, k] += lr * (wp[j] * g[k] - shrink[b] * row[k])
+                else:
+                    for k in range(d0):
+                        W1[b, j, k] += lr * wp[j] * g[k]
+                w[b, j] += lr * (W1g - shrink[b] * trace_S * w[b, j])
+            if sig1 > 0:
+                pos += d0 + d1
+
+
+def advance(W1: np.ndarray, w: np.ndarray, kinds: np.ndarray, S: np.ndarray, c: np.ndarray,
+            sigma: float, lr: float, steps: int, rng: np.random.Generator) -> None:
+    """``steps`` steps of the nets (W1 (B, d1, d0), w (B, d1)) in place; kinds[b] indexes
+    METHODS. The layer choices of all steps (layer-wise noise), then exactly the normals
+    those steps need, are drawn from ``rng`` (float32)."""
+    batch, d1, d0 = W1.shape
+    is_layer = kinds == METHODS.index("layer")
+    is_all = kinds == METHODS.index("all")
+    first = rng.random((steps, batch)) < 0.5
+    s1 = np.where(is_all, sigma, np.where(is_layer & first, math.sqrt(2) * sigma, 0.0))
+    s2 = np.where(is_all, sigma, np.where(is_layer & ~first, math.sqrt(2) * sigma, 0.0))
+    count = int(np.count_nonzero(s2) * d1 + np.count_nonzero(s1) * (d0 + d1))
+    normals = rng.standard_normal(count, dtype=np.float32)
+    shrink = np.where(kinds == METHODS.index("reff"), sigma**2, 0.0)
+    _advance(W1, w, s1, s2, shrink, S, c, lr, normals)
 
 
 def run_dynamics(X: np.ndarray, y: np.ndarray, width: int, sigma: float, lr: float,
@@ -150,19 +169,13 @@ def run_dynamics(X: np.ndarray, y: np.ndarray, width: int, sigma: float, lr: flo
     S, c = X.T @ X / n, X.T @ y / n
     shape = (len(methods), len(seeds), len(records))
     risk, eff = np.full(shape, np.nan), np.full(shape, np.nan)
-    noisy = np.isin(kinds, [METHODS.index("layer"), METHODS.index("all")])
-    slots = np.where(noisy, np.cumsum(noisy) - 1, -1).astype(np.int64)
     noise = np.random.default_rng(noise_seed)
-    normals = np.empty((_CHUNK, max(noisy.sum(), 1), 2 * width + d0), dtype=np.float32)
-    uniforms = np.empty((_CHUNK, max(noisy.sum(), 1)))
     bar = tqdm(total=iterations, desc=f"width {width}", mininterval=5, disable=not progress)
     done = 0
     for i, target in enumerate(records):
         while done < target:
             steps = min(_CHUNK, target - done)
-            noise.standard_normal(out=normals[:steps], dtype=np.float32)
-            noise.random(out=uniforms[:steps])
-            _advance(W1, w, kinds, slots, S, c, sigma, lr, normals[:steps], uniforms[:steps])
+            advance(W1, w, kinds, S, c, sigma, lr, steps, noise)
             done += steps
             bar.update(steps)
         r, e = risks(W1, w, X, y, sigma)

@@ -11,11 +11,18 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .linear_dynamics import planted_regression
 from .perturbed_mc import mean_field_weights, perturbed_statistics
 from .theory import SCHEMES, linear_smoothed_risk, predicted_width_exponents
 
 #: Nets of the width study: name -> (number of hidden layers, hidden activation).
 NETS = {"linear1": (1, "linear"), "relu1": (1, "relu"), "relu3": (3, "relu")}
+
+
+def stage_data(data: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The Fig. 2 data of the stage's ``data`` config section: X (n, dim), Y (n, 1)."""
+    X, y = planted_regression(data["n"], data["dim"], data["coefficients"], data["seed"])
+    return X, y[:, None]
 
 
 def _init(widths: list[int], seed: int) -> list[torch.Tensor]:
@@ -65,11 +72,12 @@ def width_sweep(net: str, X: np.ndarray, Y: np.ndarray, widths, sigma: float, sa
             "predicted": predicted_width_exponents(hidden_layers + 1, activation)}
 
 
-def fit_loglog_slope(widths, values, decades: float) -> float:
-    """Least-squares slope of log(values) on log(widths) over the widths within ``decades``
-    of the largest one (the asymptotic regime the theory's exponents describe)."""
+def fit_loglog(widths, values, decades: float) -> tuple[float, float]:
+    """Least-squares (slope, intercept) of log(values) on log(widths) over the widths within
+    ``decades`` of the largest one (the asymptotic regime the theory's exponents describe)."""
     widths, values = np.asarray(widths, dtype=float), np.asarray(values, dtype=float)
     keep = widths >= widths.max() / 10**decades
     if keep.sum() < 2:
         raise ValueError(f"need at least two widths within {decades} decade(s) of the largest")
-    return float(np.polyfit(np.log(widths[keep]), np.log(values[keep]), 1)[0])
+    slope, intercept = np.polyfit(np.log(widths[keep]), np.log(values[keep]), 1)
+    return float(slope), float(intercept)

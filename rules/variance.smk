@@ -1,7 +1,138 @@
-# Stage 'variance' (being built).
+# Stage 'variance': variance explosion vs width (paper.md section 3, claim C4).
+# Fig. 1 heat maps, Fig. 2 linear-net dynamics, loss / gradient variance vs width.
+# Sigma is the theory's: all = std sigma on every weight, layer = one of the M layers at
+# random with std sqrt(M) sigma. The Fig. 2 runs are the longest jobs: they start first.
+
+
+rule variance_heatmap:
+    output:
+        "results/variance/heatmap.json",
+    log:
+        "logs/variance/heatmap.log",
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    params:
+        data=config["variance"]["data"],
+        heatmap=config["variance"]["heatmap"],
+    script:
+        "../scripts/variance_heatmap.py"
+
+
+rule variance_dynamics:
+    output:
+        "results/variance/dynamics/width{width}.json",
+    log:
+        "logs/variance/dynamics_width{width}.log",
+    wildcard_constraints:
+        width=r"\d+",
+    priority: 1
+    conda:
+        "../envs/analysis.yaml"
+    threads: 1
+    params:
+        data=config["variance"]["data"],
+        dynamics=config["variance"]["dynamics"],
+    script:
+        "../scripts/variance_dynamics.py"
+
+
+rule variance_width:
+    output:
+        "results/variance/width/{net}.json",
+    log:
+        "logs/variance/width_{net}.log",
+    wildcard_constraints:
+        net="|".join(config["variance"]["width_sweep"]["widths"]),
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    params:
+        data=config["variance"]["data"],
+        width_sweep=config["variance"]["width_sweep"],
+    script:
+        "../scripts/variance_width.py"
+
+
+rule variance_fig1:
+    input:
+        "results/variance/heatmap.json",
+    output:
+        pdf="figures/fig1_variance_heatmap.pdf",
+        png=figure_report("fig1_variance_heatmap", "2. Variance explosion"),
+    log:
+        "logs/variance/fig1.log",
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/variance_fig1.py"
+
+
+rule variance_fig2:
+    input:
+        expand(
+            "results/variance/dynamics/width{width}.json",
+            width=config["variance"]["dynamics"]["widths"],
+        ),
+    output:
+        pdf="figures/fig2_linear_dynamics.pdf",
+        png=figure_report("fig2_linear_dynamics", "2. Variance explosion"),
+    log:
+        "logs/variance/fig2.log",
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/variance_fig2.py"
+
+
+rule variance_vs_width_figure:
+    input:
+        expand(
+            "results/variance/width/{net}.json",
+            net=config["variance"]["width_sweep"]["widths"],
+        ),
+    output:
+        pdf="figures/variance_vs_width.pdf",
+        png=figure_report("variance_vs_width", "2. Variance explosion"),
+    log:
+        "logs/variance/vs_width.log",
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        width_sweep=config["variance"]["width_sweep"],
+    script:
+        "../scripts/variance_width_figure.py"
+
+
+rule variance_claims:
+    input:
+        heatmap="results/variance/heatmap.json",
+        width="results/variance/width/linear1.json",
+        dynamics=expand(
+            "results/variance/dynamics/width{width}.json",
+            width=config["variance"]["dynamics"]["widths"],
+        ),
+    output:
+        "results/variance/claims.csv",
+    log:
+        "logs/variance/claims.log",
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        width_sweep=config["variance"]["width_sweep"],
+        scale=config["scale"],
+    script:
+        "../scripts/variance_claims.py"
 
 
 rule variance:
     input:
-        [],
+        figure_files("fig1_variance_heatmap"),
+        figure_files("fig2_linear_dynamics"),
+        figure_files("variance_vs_width"),
+        "results/variance/claims.csv",
     localrule: True

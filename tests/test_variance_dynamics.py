@@ -7,7 +7,7 @@ import torch
 
 from noise_injection.linear_dynamics import (
     METHODS,
-    _advance,
+    advance,
     planted_regression,
     record_iterations,
     run_dynamics,
@@ -18,14 +18,10 @@ from noise_injection.theory import linear_effective_risk_minimum, linear_smoothe
 
 def _one_step_updates(W1, w, X, y, sigma, method, copies, seed):
     """-(stochastic gradient) of ``copies`` independent single steps (lr = 1) from (W1, w)."""
-    n, d0 = X.shape
-    d1 = len(w)
+    n = X.shape[0]
     W1s, ws = np.repeat(W1[None], copies, 0), np.repeat(w[None], copies, 0)
-    rng = np.random.default_rng(seed)
-    normals = rng.standard_normal((1, copies, 2 * d1 + d0)).astype(np.float32)
     kinds = np.full(copies, METHODS.index(method), dtype=np.int64)
-    _advance(W1s, ws, kinds, np.arange(copies), X.T @ X / n, X.T @ y / n, sigma, 1.0,
-             normals, rng.random((1, copies)))
+    advance(W1s, ws, kinds, X.T @ X / n, X.T @ y / n, sigma, 1.0, 1, np.random.default_rng(seed))
     return np.concatenate([(W1s - W1).reshape(copies, -1), ws - w], axis=1)
 
 

@@ -1,0 +1,94 @@
+"""Claim C4 verdicts, slope fits and the stage's configuration schema."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from noise_injection.config import ConfigError, validate_config
+from noise_injection.variance_claims import (
+    CLAIM_COLUMNS,
+    OPTIMUM_FACTOR,
+    claims_table,
+    dynamics_claim,
+    late_values,
+    verdict,
+)
+from noise_injection.variance_study import fit_loglog
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_fit_loglog_uses_only_the_top_decades():
+    widths = np.array([1, 3, 10, 30, 100, 300, 1000])
+    values = np.where(widths >= 100, 3.0 * widths**1.7, 1.0)
+    slope, intercept = fit_loglog(widths, values, decades=1)
+    assert slope == pytest.approx(1.7, abs=1e-12)
+    assert intercept == pytest.approx(np.log(3.0), abs=1e-10)
+    with pytest.raises(ValueError):
+        fit_loglog(widths, values, decades=0.1)
+
+
+def test_verdict():
+    assert verdict([True, True]) == "reproduced"
+    assert verdict([True, False]) == "partly"
+    assert verdict([False, False]) == "not reproduced"
+
+
+def _dynamics(late_eff: dict, optimum: float, width: int = 300) -> dict:
+    methods = list(late_eff)
+    iterations = [0, 10, 100, 1000]
+    eff = np.array([[[1.0, 1.0, late_eff[m], late_eff[m]]] * 2 for m in methods])
+    return {"methods": methods, "iterations": iterations, "effective_risk": eff.tolist(),
+            "risk": (eff / 10).tolist(), "effective_risk_minimum": optimum, "width": width}
+
+
+def test_late_values_average_the_last_half_of_the_run():
+    run = _dynamics({"gd": 0.5, "layer": 0.02, "all": 0.2, "reff": 0.011}, 0.011)
+    late = late_values(run, "effective_risk")
+    assert late["layer"] == (pytest.approx(0.02), pytest.approx(0.0))
+    assert late["gd"][0] == pytest.approx(0.5)
+
+
+def test_dynamics_claim_verdicts():
+    optimum = 0.01
+    near, far = 0.9 * OPTIMUM_FACTOR * optimum, 1.1 * OPTIMUM_FACTOR * optimum
+    only_layer = _dynamics({"gd": far, "layer": near, "all": far, "reff": optimum}, optimum)
+    both = _dynamics({"gd": far, "layer": near, "all": near, "reff": optimum}, optimum)
+    assert dynamics_claim(only_layer, "p", expect_all_reaches=False)["verdict"] == "reproduced"
+    assert dynamics_claim(both, "p", expect_all_reaches=False)["verdict"] == "partly"
+    assert dynamics_claim(both, "p", expect_all_reaches=True)["verdict"] == "reproduced"
+
+
+def test_claims_table_columns_and_width_verdicts():
+    widths = [10, 100, 1000, 10000]
+    sweep = {"net": "linear1", "schemes": ["all", "layer"], "widths": widths,
+             "loss_variance": [[w**2.0 for w in widths], [5.0 for _ in widths]],
+             "grad_trace_cov": [[w**2.0 for w in widths], [w**1.6 for w in widths]],
+             "predicted": {"all": {"loss_variance": 2.0, "grad_trace": 2.0},
+                           "layer": {"loss_variance": 0.0, "grad_trace": 1.0}}}
+    heat = {"schemes": ["all", "layer"], "mc_mean": [[[2e4]], [[3.0]]],
+            "exact": [[[2e4]]], "mc_se": [[[1.0]]]}
+    run = _dynamics({"gd": 1.0, "layer": 0.011, "all": 1.0, "reff": 0.01}, 0.01)
+    rows = claims_table(heat, sweep, run, run, decades=1, scale="quick")
+    assert all(tuple(row) == CLAIM_COLUMNS for row in rows)
+    assert [row["verdict"] for row in rows[:3]] == ["reproduced", "reproduced", "partly"]
+    assert {row["scale"] for row in rows} == {"quick"}
+
+
+@pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "smoke.yaml"])
+def test_stage_configs_validate(name):
+    config = yaml.safe_load((ROOT / "config" / name).read_text())
+    validated = validate_config(config, ROOT / "config" / "schema.yaml")
+    assert validated["variance"]["dynamics"]["lr"] > 0
+
+
+@pytest.mark.parametrize("section, key, value", [
+    ("dynamics", "sigma", -0.1), ("dynamics", "widths", [50]), ("heatmap", "repetitions", 1),
+    ("width_sweep", "fit_decades", 0), ("dynamics", "speed", 1)])
+def test_bad_values_are_rejected_naming_the_key(section, key, value):
+    config = yaml.safe_load((ROOT / "config" / "smoke.yaml").read_text())
+    config["variance"][section][key] = value
+    with pytest.raises(ConfigError, match=f"variance.{section}"):
+        validate_config(config, ROOT / "config" / "schema.yaml")
