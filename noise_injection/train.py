@@ -300,8 +300,12 @@ class Trainer:
         metrics and before its checkpoint. Returns the history (lists per metric)."""
         # oneDNN off on CPU: torch 2.13's oneDNN conv backward corrupts the heap on the small
         # 1-channel ResNet-18 of the quick scale (crashes, or silently wrong numbers)
-        with torch.backends.mkldnn.flags(enabled=self.cuda):
+        onednn = torch.backends.mkldnn.enabled
+        torch.backends.mkldnn.enabled = self.cuda
+        try:
             return self._run(checkpoint, run_key, on_epoch_end, progress)
+        finally:
+            torch.backends.mkldnn.enabled = onednn
 
     def _run(self, checkpoint, run_key, on_epoch_end, progress) -> dict:
         p = self.protocol
