@@ -57,19 +57,29 @@ def width_sweep(net: str, X: np.ndarray, Y: np.ndarray, widths, sigma: float, sa
     (scheme, width); ``predicted`` holds the theory's leading exponents."""
     hidden_layers, activation = NETS[net]
     loss_var = np.empty((len(SCHEMES), len(widths)))
-    grad_trace = np.empty_like(loss_var)
+    loss_var_se, grad_trace = np.empty_like(loss_var), np.empty_like(loss_var)
     generator = torch.Generator().manual_seed(seed)
     for k, width in enumerate(widths):
         weights = _init([X.shape[1], *[width] * hidden_layers, Y.shape[1]], seed)
         for i, scheme in enumerate(SCHEMES):
             stats = perturbed_statistics(weights, X, Y, sigma, scheme, activation, samples,
                                          generator, progress=True)
-            loss_var[i, k] = stats["losses"].var(ddof=1)
+            loss_var[i, k], loss_var_se[i, k] = variance_with_se(stats["losses"])
             grad_trace[i, k] = stats["grad_trace_cov"]
     return {"net": net, "hidden_layers": hidden_layers, "activation": activation,
             "schemes": list(SCHEMES), "widths": list(widths), "loss_variance": loss_var,
-            "grad_trace_cov": grad_trace,
+            "loss_variance_se": loss_var_se, "grad_trace_cov": grad_trace,
             "predicted": predicted_width_exponents(hidden_layers + 1, activation)}
+
+
+def variance_with_se(samples: np.ndarray) -> tuple[float, float]:
+    """Unbiased sample variance and its standard error sqrt((m4 - var^2) / S), m4 the fourth
+    central moment (no Gaussian assumption: the perturbed losses are heavy-tailed)."""
+    samples = np.asarray(samples, dtype=np.float64)
+    centred = samples - samples.mean()
+    var = float(np.sum(centred**2) / (len(samples) - 1))
+    m4 = float(np.mean(centred**4))
+    return var, float(np.sqrt(max(m4 - var**2, 0.0) / len(samples)))
 
 
 def fit_loglog(widths, values, decades: float) -> tuple[float, float]:

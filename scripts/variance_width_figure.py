@@ -26,8 +26,9 @@ for row, sweep in zip(axes, sweeps):
             slope, intercept = fit_loglog(widths, values, decades)
             theory = sweep["predicted"][scheme][theory_key]
             color = SCHEME_COLORS[scheme]
-            ax.plot(widths, values, "o", color=color, ms=4,
-                    label=f"{SCHEME_LABELS[scheme]}: slope {slope:.2f} (theory {theory:g})")
+            errors = np.asarray(sweep[f"{key}_se"][i]) if f"{key}_se" in sweep else None
+            ax.errorbar(widths, values, yerr=errors, fmt="o", color=color, ms=4, capsize=2,
+                        label=f"{SCHEME_LABELS[scheme]}: slope {slope:.2f} (theory {theory:g})")
             ax.plot(widths[top], np.exp(intercept) * widths[top] ** slope, "-",
                     color=color, lw=1)
             log.info("%s %s %s slope %.3f theory %g", sweep["net"], key, scheme, slope, theory)

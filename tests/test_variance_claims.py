@@ -15,7 +15,7 @@ from noise_injection.variance_claims import (
     late_values,
     verdict,
 )
-from noise_injection.variance_study import fit_loglog
+from noise_injection.variance_study import fit_loglog, variance_with_se
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,3 +92,11 @@ def test_bad_values_are_rejected_naming_the_key(section, key, value):
     config["variance"][section][key] = value
     with pytest.raises(ConfigError, match=f"variance.{section}"):
         validate_config(config, ROOT / "config" / "schema.yaml")
+
+
+def test_variance_standard_error_matches_the_gaussian_value():
+    # For Gaussian samples, m4 = 3 var^2, so the standard error is var sqrt(2 / S).
+    samples = np.random.default_rng(0).normal(0.0, 2.0, 200_000)
+    var, se = variance_with_se(samples)
+    assert var == pytest.approx(4.0, rel=4 * np.sqrt(2 / len(samples)))
+    assert se == pytest.approx(4.0 * np.sqrt(2 / len(samples)), rel=0.05)
