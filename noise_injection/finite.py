@@ -127,15 +127,16 @@ def _run_batch(model, sigmas, seeds, steps, lr, init_scale, tail_fraction, tail_
     for k in tqdm(range(steps), desc=f"PGD {model.name}", mininterval=2, disable=not progress):
         if k % noise_chunk == 0:
             chunk = min(noise_chunk, steps - k)
-            draws = torch.stack(
+            perturbations = scale * torch.stack(
                 [torch.randn(chunk, model.num_params, generator=g, dtype=DTYPE) for g in generators],
                 dim=1,
             )[:, index]
-        step_size = base_step * (tail_lr_factor if k >= tail_start else 1.0)
-        theta = theta - step_size * model.loss_gradient(theta + scale * draws[k % noise_chunk])
+        step_size = base_step * tail_lr_factor if k >= tail_start else base_step
+        grad = model.loss_gradient(theta + perturbations[k % noise_chunk])
+        theta = torch.addcmul(theta, step_size, grad, value=-1.0)
         if k >= tail_start:
             predictor = model.predictor(theta)
-            total = predictor if total is None else total + predictor
+            total = predictor if total is None else total.add_(predictor)
     averaged = total / (steps - tail_start)
     last = model.predictor(theta)
     finite = torch.isfinite(averaged.flatten(1)).all(1) & torch.isfinite(last.flatten(1)).all(1)

@@ -46,6 +46,7 @@ class FiniteModel:
         Y = as_tensor(Y)
         self.Y = Y[:, None] if Y.ndim == 1 else Y
         self.n = self.X.shape[0]
+        self.X_over_n = self.X / self.n
         if self.Y.shape[0] != self.n:
             raise ValueError(f"X has {self.n} rows but Y has {self.Y.shape[0]}")
         self.frobenius_sq = float((self.X**2).sum())
@@ -79,7 +80,7 @@ class FiniteModel:
 
     def predictor_gradient(self, predictor: torch.Tensor) -> torch.Tensor:
         """dR/dbeta = X^T (X beta - y) / n for vector predictors, shape (B, d)."""
-        return (predictor @ self.X.T - self.Y[:, 0]) @ self.X / self.n
+        return (predictor @ self.X.T - self.Y[:, 0]) @ self.X_over_n
 
 
 def _column(sigma, theta: torch.Tensor) -> torch.Tensor:
@@ -215,7 +216,7 @@ class TwoLayerLinearModel(FiniteModel):
 
     def predictor_gradient(self, predictor: torch.Tensor) -> torch.Tensor:
         """dR/dM = (X M^T - Y)^T X / n, shape (B, d2, d0)."""
-        return (self.predictions(predictor) - self.Y).transpose(1, 2) @ self.X / self.n
+        return (self.predictions(predictor) - self.Y).transpose(1, 2) @ self.X_over_n
 
     def loss_gradient(self, theta: torch.Tensor) -> torch.Tensor:
         w1, w2 = self._split(theta)
