@@ -81,3 +81,19 @@ def test_objectives_vanish_penalty_at_zero_predictor(sigma):
     data = finite_data.lasso_instance(10, 20, 2, 0.1, seed=0)
     value = reference.lasso_objective(data["X"], data["y"], np.zeros(20), sigma)
     assert value == pytest.approx(float(data["y"] @ data["y"]) / 20)
+
+
+def test_instances_have_the_promised_normalizations():
+    lasso = finite_data.lasso_instance(20, 30, 3, 0.1, seed=0)
+    np.testing.assert_allclose((lasso["X"] ** 2).sum(0) / 20, 1.0, rtol=1e-12)
+    assert np.count_nonzero(lasso["planted"]) == 3
+    group = finite_data.group_lasso_instance(20, 4, 3, 2, 0.1, seed=0)
+    for j in range(4):
+        block = group["X"][:, group["groups"] == j]
+        np.testing.assert_allclose(block.T @ block / 20, np.eye(3), atol=1e-12)
+    nuclear = finite_data.nuclear_instance(20, 5, 4, 2, 0.1, seed=0)
+    assert reference.is_whitened(nuclear["X"])
+    np.testing.assert_allclose(np.linalg.svd(nuclear["planted"], compute_uv=False)[:3],
+                               [2.0, 1.0, 0.0], atol=1e-12)
+    with pytest.raises(ValueError, match="unknown model"):
+        finite_data.make_instance("ridge", {"ridge": {}, "noise": 0.1, "data_seed": 0})
