@@ -132,6 +132,49 @@ def evaluate(model, x, y, batch_size: int, prepare) -> tuple[float, float]:
     return loss_sum / len(x), 100.0 * correct / len(x)
 
 
+class MomentumSGD:
+    """SGD with momentum and L2 weight decay: the update of ``torch.optim.SGD`` (dampening 0,
+    no Nesterov, single-tensor path), bit for bit::
+
+        d = g + weight_decay * w;  b = d (first step) else momentum * b + d;  w -= lr * b
+
+    Written out because ``torch.optim`` imports ``torch._dynamo`` on first use, which costs
+    every training job seconds of start-up. ``param_groups[0]["lr"]`` is the current lr.
+    """
+
+    def __init__(self, params, lr: float, momentum: float, weight_decay: float):
+        self.params = list(params)
+        self.param_groups = [{"lr": lr, "momentum": momentum, "weight_decay": weight_decay}]
+        self.buffers: list[torch.Tensor | None] = [None] * len(self.params)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        group = self.param_groups[0]
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            d = p.grad.add(p, alpha=group["weight_decay"]) if group["weight_decay"] else p.grad
+            if group["momentum"]:
+                if self.buffers[i] is None:
+                    self.buffers[i] = torch.clone(d).detach()
+                else:
+                    self.buffers[i].mul_(group["momentum"]).add_(d)
+                d = self.buffers[i]
+            p.add_(d, alpha=-group["lr"])
+
+    def state_dict(self) -> dict:
+        return {"lr": self.param_groups[0]["lr"], "buffers": list(self.buffers)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.param_groups[0]["lr"] = state["lr"]
+        self.buffers = [None if b is None else b.to(p.device)
+                        for b, p in zip(state["buffers"], self.params)]
+
+
 class Trainer:
     """Trains ``model`` on ``data`` with noise ``scheme`` at ``sigma`` (layer-wise std).
 
@@ -155,9 +198,9 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.injector = NoiseInjector(self.model, sigma=sigma if scheme != "none" else 0.0,
                                       mode=scheme, order=order, seed=seed)
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=protocol.lr,
-                                         momentum=protocol.momentum,
-                                         weight_decay=protocol.weight_decay)
+        self.optimizer = MomentumSGD(self.model.parameters(), lr=protocol.lr,
+                                     momentum=protocol.momentum,
+                                     weight_decay=protocol.weight_decay)
         self.order_gen = torch.Generator().manual_seed(stream_seed(seed, "order"))
         self.augment_gen = torch.Generator(self.device).manual_seed(stream_seed(seed, "augment"))
         self.probe_gen = torch.Generator(self.device).manual_seed(stream_seed(seed, "probes"))
@@ -211,7 +254,7 @@ class Trainer:
             if p.augment_padding:
                 xb = random_crop_flip(xb, padding=p.augment_padding, generator=self.augment_gen)
             xb = self._prepare(xb)
-            self.optimizer.zero_grad(set_to_none=True)
+            self.optimizer.zero_grad()
             perturbed = self.injector.perturb(self.step) if noisy else contextlib.nullcontext()
             with perturbed:
                 with self._autocast():

@@ -8,7 +8,14 @@ import torch
 from torch.nn import functional as F
 
 from noise_injection.data import ArrayDataset
-from noise_injection.train import Protocol, Trainer, cosine_lr, eval_epochs, train_network
+from noise_injection.train import (
+    MomentumSGD,
+    Protocol,
+    Trainer,
+    cosine_lr,
+    eval_epochs,
+    train_network,
+)
 
 
 def tiny_data(n_train=48, n_test=24, seed=0, raw=False) -> ArrayDataset:
@@ -49,6 +56,26 @@ def test_cosine_schedule_is_the_closed_form_of_cosine_annealing():
                                                           rel=1e-12)
         opt.step()
         sched.step()
+
+
+@pytest.mark.parametrize("momentum, weight_decay", [(0.9, 5e-4), (0.0, 0.0), (0.5, 0.0)])
+def test_momentum_sgd_is_torch_sgd_bit_for_bit(momentum, weight_decay):
+    g = torch.Generator().manual_seed(0)
+    ours = [torch.randn(5, 3, generator=g, requires_grad=True), torch.randn(3, generator=g,
+                                                                            requires_grad=True)]
+    theirs = [p.detach().clone().requires_grad_() for p in ours]
+    opt_ours = MomentumSGD(ours, lr=0.1, momentum=momentum, weight_decay=weight_decay)
+    opt_theirs = torch.optim.SGD(theirs, lr=0.1, momentum=momentum, weight_decay=weight_decay,
+                                 foreach=False)
+    for step in range(5):
+        grads = [torch.randn(p.shape, generator=g) for p in ours]
+        for opt, params in ((opt_ours, ours), (opt_theirs, theirs)):
+            for group in opt.param_groups:
+                group["lr"] = 0.1 / (step + 1)
+            for p, grad in zip(params, grads):
+                p.grad = grad.clone()
+            opt.step()
+        assert all(torch.equal(a, b) for a, b in zip(ours, theirs))
 
 
 def test_one_gd_step_takes_the_gradient_at_the_perturbed_weights():
