@@ -22,7 +22,7 @@ E1 enters only through a = E1^T w' (in g) and E1 g. Conditioning the i.i.d. matr
 (a ~ N(0, ||w'||^2 I)) gives E1 g = w' (a . g) / ||w'||^2 + ||g|| P xi with xi ~ N(0, I_{d1})
 and P the projection orthogonal to w': the same joint law as drawing all of E1, with d0 + d1
 normals instead of d0 d1. The loop is compiled with numba; all nets of a batch (methods x
-seeds) advance together; the weights are float64, the normals are drawn in float32 by numpy.
+seeds) advance together; the weights are float64, the normals are drawn in float32 by torch.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import math
 
 import numba
 import numpy as np
+import torch
 from tqdm import tqdm
 
 METHODS = ("gd", "layer", "all", "reff")
@@ -62,88 +63,103 @@ def risks(W1: np.ndarray, w: np.ndarray, X: np.ndarray, y: np.ndarray,
 
 
 @numba.njit(cache=True, fastmath=True)
-def _advance(W1, w, s1, s2, shrink, S, c, lr, normals):
-    """len(s1) steps of every net b, in place: noise std s1[t, b] on W1 and s2[t, b] on w,
-    R_eff penalty weight shrink[b] (sigma^2 for GD on R_eff, else 0). Normals are consumed in
-    order: e2 (d1) when s2 > 0, then zeta (d0) and xi (d1) when s1 > 0."""
-    batch, d1, d0 = W1.shape
+def _advance(W1T, w, s1, s2, shrink, S, c, lr, normals):
+    """len(s1) steps of every net b, in place, with W1 stored transposed (W1T[b] = W1^T, so
+    the inner loops run over d1): noise std s1[t, b] on W1 and s2[t, b] on w, R_eff penalty
+    weight shrink[b] (sigma^2 for GD on R_eff, else 0). Normals are consumed in order:
+    e2 (d1) when s2 > 0, then zeta (d0) and xi (d1) when s1 > 0."""
+    batch, d0, d1 = W1T.shape
     trace_S = np.trace(S)
     wp = np.empty(d1)
+    W1g = np.empty(d1)
     m = np.empty(d0)
     g = np.empty(d0)
     a = np.empty(d0)
-    row = np.empty(d0)
+    SW = np.empty((d0, d1))
     pos = 0
     for step in range(s1.shape[0]):
         for b in range(batch):
             sig1, sig2 = s1[step, b], s2[step, b]
-            norm_wp = 0.0
-            for j in range(d1):
-                wp[j] = w[b, j]
-                if sig2 > 0:
-                    wp[j] += sig2 * normals[pos + j]
-                norm_wp += wp[j] * wp[j]
+            W = W1T[b]
             if sig2 > 0:
+                for j in range(d1):
+                    wp[j] = w[b, j] + sig2 * normals[pos + j]
                 pos += d1
-            norm_wp = math.sqrt(norm_wp)
+            else:
+                for j in range(d1):
+                    wp[j] = w[b, j]
+            norm_wp = math.sqrt(np.dot(wp, wp))
             for k in range(d0):
                 a[k] = norm_wp * normals[pos + k] if sig1 > 0 else 0.0
-                m[k] = sig1 * a[k]
-            for j in range(d1):
-                for k in range(d0):
-                    m[k] += wp[j] * W1[b, j, k]
+                acc = 0.0
+                for j in range(d1):
+                    acc += wp[j] * W[k, j]
+                m[k] = acc + sig1 * a[k]
             norm_g, a_dot_g = 0.0, 0.0
             for k in range(d0):
-                g[k] = c[k]
+                acc = c[k]
                 for l in range(d0):
-                    g[k] -= S[k, l] * m[l]
-                norm_g += g[k] * g[k]
-                a_dot_g += a[k] * g[k]
+                    acc -= S[k, l] * m[l]
+                g[k] = acc
+                norm_g += acc * acc
+                a_dot_g += a[k] * acc
             norm_g = math.sqrt(norm_g)
             # W1' g = W1 g + s1 E1 g, E1 g = w' (a.g - ||g|| w'.xi)/||w'||^2 + ||g|| xi
-            coef = 0.0
             xi = pos + d0
             if sig1 > 0:
                 wp_dot_xi = 0.0
                 for j in range(d1):
                     wp_dot_xi += wp[j] * normals[xi + j]
                 coef = (a_dot_g - norm_g * wp_dot_xi) / (norm_wp * norm_wp)
-            for j in range(d1):
-                W1g = 0.0
-                for k in range(d0):
-                    W1g += W1[b, j, k] * g[k]
-                if sig1 > 0:
-                    W1g += sig1 * (wp[j] * coef + norm_g * normals[xi + j])
-                if shrink[b] > 0:
-                    for k in range(d0):
-                        row[k] = 0.0
-                        for l in range(d0):
-                            row[k] += S[k, l] * W1[b, j, l]
-                    for k in range(d0):
-                        W1[b, j, k] += lr * (wp[j] * g[k] - shrink[b] * row[k])
-                else:
-                    for k in range(d0):
-                        W1[b, j, k] += lr * wp[j] * g[k]
-                w[b, j] += lr * (W1g - shrink[b] * trace_S * w[b, j])
-            if sig1 > 0:
+                for j in range(d1):
+                    W1g[j] = sig1 * (wp[j] * coef + norm_g * normals[xi + j])
                 pos += d0 + d1
+            else:
+                for j in range(d1):
+                    W1g[j] = 0.0
+            for k in range(d0):
+                gk = g[k]
+                for j in range(d1):
+                    W1g[j] += W[k, j] * gk
+            lam = shrink[b]
+            if lam > 0:
+                for k in range(d0):
+                    for j in range(d1):
+                        SW[k, j] = 0.0
+                    for l in range(d0):
+                        skl = S[k, l]
+                        for j in range(d1):
+                            SW[k, j] += skl * W[l, j]
+                for k in range(d0):
+                    step_g = lr * g[k]
+                    for j in range(d1):
+                        W[k, j] += step_g * wp[j] - lr * lam * SW[k, j]
+            else:
+                for k in range(d0):
+                    step_g = lr * g[k]
+                    for j in range(d1):
+                        W[k, j] += step_g * wp[j]
+            for j in range(d1):
+                w[b, j] += lr * (W1g[j] - lam * trace_S * w[b, j])
 
 
 def advance(W1: np.ndarray, w: np.ndarray, kinds: np.ndarray, S: np.ndarray, c: np.ndarray,
-            sigma: float, lr: float, steps: int, rng: np.random.Generator) -> None:
+            sigma: float, lr: float, steps: int, generator: torch.Generator) -> None:
     """``steps`` steps of the nets (W1 (B, d1, d0), w (B, d1)) in place; kinds[b] indexes
     METHODS. The layer choices of all steps (layer-wise noise), then exactly the normals
-    those steps need, are drawn from ``rng`` (float32)."""
+    those steps need, are drawn from ``generator`` (torch, float32)."""
     batch, d1, d0 = W1.shape
     is_layer = kinds == METHODS.index("layer")
     is_all = kinds == METHODS.index("all")
-    first = rng.random((steps, batch)) < 0.5
+    first = torch.rand((steps, batch), generator=generator, dtype=torch.float64).numpy() < 0.5
     s1 = np.where(is_all, sigma, np.where(is_layer & first, math.sqrt(2) * sigma, 0.0))
     s2 = np.where(is_all, sigma, np.where(is_layer & ~first, math.sqrt(2) * sigma, 0.0))
     count = int(np.count_nonzero(s2) * d1 + np.count_nonzero(s1) * (d0 + d1))
-    normals = rng.standard_normal(count, dtype=np.float32)
+    normals = torch.randn(count, generator=generator, dtype=torch.float32).numpy()
     shrink = np.where(kinds == METHODS.index("reff"), sigma**2, 0.0)
-    _advance(W1, w, s1, s2, shrink, S, c, lr, normals)
+    W1T = np.ascontiguousarray(W1.transpose(0, 2, 1))
+    _advance(W1T, w, s1, s2, shrink, S, c, lr, normals)
+    W1[...] = W1T.transpose(0, 2, 1)
 
 
 def run_dynamics(X: np.ndarray, y: np.ndarray, width: int, sigma: float, lr: float,
@@ -151,7 +167,7 @@ def run_dynamics(X: np.ndarray, y: np.ndarray, width: int, sigma: float, lr: flo
                  methods=METHODS, progress: bool = True) -> dict:
     """Run every method for every seed from the seed's mean-field init (all methods of a seed
     start from the same weights); the noise of the whole batch and the layer choices come
-    from one numpy stream seeded with ``noise_seed``. Returns ``risk`` and
+    from one torch stream seeded with ``noise_seed``. Returns ``risk`` and
     ``effective_risk`` arrays (method, seed, record) at the iterations ``records`` and a
     ``diverged`` (method, seed) flag."""
     unknown = set(methods) - set(METHODS)
@@ -169,7 +185,7 @@ def run_dynamics(X: np.ndarray, y: np.ndarray, width: int, sigma: float, lr: flo
     S, c = X.T @ X / n, X.T @ y / n
     shape = (len(methods), len(seeds), len(records))
     risk, eff = np.full(shape, np.nan), np.full(shape, np.nan)
-    noise = np.random.default_rng(noise_seed)
+    noise = torch.Generator().manual_seed(noise_seed)
     bar = tqdm(total=iterations, desc=f"width {width}", mininterval=5, disable=not progress)
     done = 0
     for i, target in enumerate(records):

@@ -21,7 +21,8 @@ def _one_step_updates(W1, w, X, y, sigma, method, copies, seed):
     n = X.shape[0]
     W1s, ws = np.repeat(W1[None], copies, 0), np.repeat(w[None], copies, 0)
     kinds = np.full(copies, METHODS.index(method), dtype=np.int64)
-    advance(W1s, ws, kinds, X.T @ X / n, X.T @ y / n, sigma, 1.0, 1, np.random.default_rng(seed))
+    advance(W1s, ws, kinds, X.T @ X / n, X.T @ y / n, sigma, 1.0, 1,
+            torch.Generator().manual_seed(seed))
     return np.concatenate([(W1s - W1).reshape(copies, -1), ws - w], axis=1)
 
 
