@@ -3,9 +3,10 @@
 Input: per experiment, the summary table of :func:`network_runs.summarize` (columns scheme,
 sigma, metric, mean, std, sem, n, n_runs, n_diverged; accuracies in %). A difference of two
 means counts as real when it exceeds the spread of the difference: sqrt(sum of the seed
-variances) (C5, whose figures show mean +- std) or 2 sqrt(sum of the squared s.e.m.) (C6, whose
-figure shows mean +- s.e.m.). Verdicts: "reproduced" (every comparison holds), "partly" (some
-hold), "not reproduced" (none), "not run at this scale" (a setting is missing).
+variances) (C5, whose figures show mean +- std) or 2 sqrt(sum of the squared s.e.m.) (C6a,
+C6c, whose figure shows mean +- s.e.m.); C6b ("robust") allows a fixed loss of accuracy.
+Verdicts: "reproduced" (every comparison holds), "partly" (some hold), "not reproduced"
+(none), "not run at this scale" (a setting is missing or has fewer than 2 ok runs).
 Sigma convention: layer-wise std; all-weights noise uses sigma/sqrt(M).
 """
 
@@ -21,6 +22,8 @@ C5_EXPERIMENTS = ("mlp3_narrow", "mlp3_wide", "mlp5_narrow", "mlp5_wide", "toy_c
 WIDTH_PAIRS = (("mlp3_narrow", "mlp3_wide"), ("mlp5_narrow", "mlp5_wide"))
 SIGMA_SWEEP = "mlp3_wide"
 RESNET = "resnet18"
+#: C6b: largest loss of test accuracy (points) against SGD that still counts as "robust".
+ROBUST_TOLERANCE = 1.0
 
 
 class Missing(LookupError):
@@ -158,16 +161,16 @@ def c6_rows(summary: pd.DataFrame, config: dict) -> list[dict]:
         held, parts = 0, []
         sigmas = [s for s in config["sigmas"]["layer"] if s <= 1.0]
         for sigma in sigmas:
-            m_l, _, e_l = stat(summary, "layer", sigma, "test_acc")
-            ok = m_l >= m_n - 2 * math.hypot(e_l, e_n)
+            m_l, _, _ = stat(summary, "layer", sigma, "test_acc")
+            ok = m_l >= m_n - ROBUST_TOLERANCE
             held += ok
             parts.append(f"s={sigma:g}: {m_l - m_n:+.2f}")
         return _tally(held, len(sigmas), parts)
 
     rows.append(_judge("C6b", "layer-wise noise is robust to sigma up to about 1 (no loss against SGD)",
         "layer-wise 94.38..94.68 for s in 0.005..1.0 vs SGD 94.39",
-        "for every layer-wise sigma <= 1: mean(layer) >= mean(none) - 2 combined s.e.m.",
-        robust))
+        f"for every layer-wise sigma <= 1: mean(layer) >= mean(none) - {ROBUST_TOLERANCE:g} "
+        "points (an effect size, not a test: the paper's spread is 0.3 points)", robust))
 
     def breaks():
         sigma = max(config["sigmas"]["all"])

@@ -382,7 +382,8 @@ def train_network(model: torch.nn.Module, data: ArrayDataset, protocol: Protocol
                   run_key: str = "", progress: bool = True,
                   on_epoch_end: Callable[[Trainer], None] | None = None) -> dict:
     """Train one run and return ``{"status", "history", "wall_time_s", "device",
-    "num_tensors", "steps"}`` (history: lists per metric, see :class:`Trainer`)."""
+    "num_tensors", "steps"}`` (history: lists per metric, see :class:`Trainer`; wall_time_s:
+    this process only, so a resumed run counts the time since its restart)."""
     start = time.perf_counter()
     trainer = Trainer(model, data, protocol, scheme=scheme, sigma=sigma, seed=seed, order=order,
                       device=device)

@@ -174,7 +174,7 @@ def test_claims_follow_the_measured_numbers():
     none = claims_for(layer_gain=0.05)
     assert none.loc["C5a", "verdict"] == "not reproduced"
     assert none.loc["C5a", "measured"].startswith("0/")
-    worse = claims_for(layer_gain=-1.0)
+    worse = claims_for(layer_gain=-2.0)
     assert worse.loc["C6b", "verdict"] == "not reproduced"
     assert worse.loc["C6a", "verdict"] == "not reproduced"
 
