@@ -1,6 +1,6 @@
 """Claims C5 and C6 of paper.md section 5, judged from the final metrics of the runs.
 
-Input: per experiment, the summary table of :func:`network_runs.summarize` (columns scheme,
+Input: per experiment, the summary table of :func:`network_summary.summarize` (columns scheme,
 sigma, metric, mean, std, sem, n, n_runs, n_diverged; accuracies in %). A difference of two
 means counts as real when it exceeds the spread of the difference: sqrt(sum of the seed
 variances) (C5, whose figures show mean +- std) or 2 sqrt(sum of the squared s.e.m.) (C6a,

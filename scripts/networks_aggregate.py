@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from noise_injection.experiments import METRICS
-from noise_injection.network_runs import summarize
+from noise_injection.network_summary import summarize
 from noise_injection.results import read_json
 from noise_injection.runlog import log_to_file
 

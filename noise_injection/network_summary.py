@@ -1,0 +1,36 @@
+"""Summaries of an experiment's runs over seeds: mean, std (ddof=1), s.e.m. and counts, per
+scheme, sigma (layer-wise std; all-weights noise uses sigma/sqrt(M)) and metric. Kept apart
+from the training code so that aggregation jobs do not import the trainer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def _mean_std_sem(values: pd.Series) -> pd.Series:
+    v = values.dropna().to_numpy(dtype=float)
+    n = len(v)
+    std = float(v.std(ddof=1)) if n > 1 else float("nan")
+    return pd.Series({"mean": v.mean() if n else float("nan"), "std": std,
+                      "sem": std / np.sqrt(n) if n > 1 else float("nan"), "n": n})
+
+
+def summarize(runs_long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Mean, std (ddof=1), s.e.m. and count over seeds.
+
+    ``runs_long`` has columns scheme, sigma, seed, status, epoch, metric, value (one row per
+    run, evaluation epoch and metric). Returns (curves: per scheme, sigma, metric and epoch;
+    final: per scheme, sigma and metric at each run's last evaluation of ok runs, with
+    n_runs and n_diverged). Diverged runs stay in the curves up to their divergence.
+    """
+    keys = ["scheme", "sigma", "metric"]
+    curves = (runs_long.groupby(keys + ["epoch"])["value"].apply(_mean_std_sem)
+              .unstack().reset_index())
+    last = runs_long.sort_values("epoch").groupby(keys + ["seed"]).tail(1)
+    ok = last[last["status"] == "ok"]
+    final = ok.groupby(keys)["value"].apply(_mean_std_sem).unstack()
+    counts = last.groupby(keys).agg(n_runs=("seed", "nunique"),
+                                    n_diverged=("status", lambda s: int((s != "ok").sum())))
+    final = counts.join(final).reset_index()
+    return curves, final
