@@ -157,7 +157,7 @@ def c6_rows(summary: pd.DataFrame, config: dict) -> list[dict]:
         "> 0: partly", best_gain)]
 
     def robust():
-        m_n, _, e_n = none_acc()
+        m_n = none_acc()[0]
         held, parts = 0, []
         sigmas = [s for s in config["sigmas"]["layer"] if s <= 1.0]
         for sigma in sigmas:
