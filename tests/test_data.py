@@ -121,7 +121,8 @@ class Evil:
 def tiny():
     """Tiny FashionMNIST and CIFAR-10 data sets (arrays) and their files."""
     rng = np.random.default_rng(0)
-    f = {"train_images": rng.integers(0, 256, (30, 28, 28)), "train_labels": rng.integers(0, 10, 30),
+    f = {"train_images": rng.integers(0, 256, (30, 28, 28)),
+         "train_labels": rng.integers(0, 10, 30),
          "test_images": rng.integers(0, 256, (8, 28, 28)), "test_labels": rng.integers(0, 10, 8)}
     fashion_files = {D.FASHION_MNIST_FILES[k][0]: idx_gz(v) for k, v in f.items()}
     c = {name: {b"batch_label": name.encode(),
