@@ -76,7 +76,7 @@ def ours(data: ArrayDataset, args, device: torch.device) -> list[float]:
                         augment_padding=4, bf16=True, channels_last=True)
     trainer = Trainer(model, data, protocol, scheme="layer", sigma=args.sigma,
                       seed=args.seed, device=device)
-    return timed_epochs(trainer._train_epoch, args.epochs, args.warmup, device)
+    return timed_epochs(trainer.train_epoch, args.epochs, args.warmup, device)
 
 
 class PerSampleCifar(torch.utils.data.Dataset):

@@ -188,11 +188,20 @@ def random_crop_flip(x: torch.Tensor, padding: int = 4,
 
 
 def _digits_arrays():
-    from sklearn.datasets import load_digits
+    """scikit-learn's bundled digits (``sklearn/datasets/data/digits.csv.gz``: 1797 rows of
+    64 pixels in 0..16 and the label), read directly: the same arrays as
+    ``sklearn.datasets.load_digits`` without importing scikit-learn in every training job."""
+    import gzip
+    from importlib.util import find_spec
 
-    digits = load_digits()
-    images = digits.images.astype(np.uint8)[:, None]  # pixels 0..16
-    labels = digits.target
+    spec = find_spec("sklearn")
+    if spec is None:
+        raise ModuleNotFoundError("the digits data set comes with scikit-learn: pip install scikit-learn")
+    path = Path(spec.submodule_search_locations[0]) / "datasets" / "data" / "digits.csv.gz"
+    with gzip.open(path, "rt") as fh:
+        table = np.loadtxt(fh, delimiter=",", dtype=np.float64)
+    images = table[:, :-1].astype(np.uint8).reshape(-1, 1, 8, 8)  # pixels 0..16
+    labels = table[:, -1].astype(np.int64)
     k = DIGITS_NUM_TRAIN
     return images[:k], labels[:k], images[k:], labels[k:]
 

@@ -242,7 +242,7 @@ class Trainer:
             idx = idx.to(self.device)
             yield x[idx], y[idx]
 
-    def _train_epoch(self) -> bool:
+    def train_epoch(self) -> bool:
         """One epoch; returns False when a training loss was not finite."""
         p = self.protocol
         for group in self.optimizer.param_groups:
@@ -359,7 +359,7 @@ class Trainer:
         bar = tqdm(total=p.epochs, initial=self.epoch, disable=not progress, mininterval=5,
                    desc="epochs")
         while self.epoch < p.epochs and self.status == "ok":
-            finite = self._train_epoch()
+            finite = self.train_epoch()
             bar.update(1)
             if not finite:
                 self.status = "diverged"

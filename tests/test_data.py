@@ -40,6 +40,17 @@ def test_digits_fixed_split_and_normalization():
         a.normalize(a.x_train)
 
 
+def test_digits_are_scikit_learns_digits():
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    raw = D.load_dataset("digits", raw_pixels=True)
+    images = np.concatenate([raw.x_train.numpy(), raw.x_test.numpy()])[:, 0]
+    labels = np.concatenate([raw.y_train.numpy(), raw.y_test.numpy()])
+    assert np.array_equal(images, digits.images.astype(np.uint8))
+    assert np.array_equal(labels, digits.target)
+
+
 def test_train_subset_is_seeded_and_keeps_labels_and_normalization():
     full = D.load_dataset("digits")
     sub = D.load_dataset("digits", train_subset=200, seed=3)
