@@ -20,6 +20,8 @@ rule finite_data:
         model="|".join(FINITE_MODELS),
     conda:
         "../envs/analysis.yaml"
+    params:
+        cfg=config["finite"],
     script:
         "../scripts/finite_data.py"
 
@@ -36,6 +38,8 @@ rule finite_pgd:
         model="|".join(FINITE_MODELS),
     conda:
         "../envs/analysis.yaml"
+    params:
+        cfg=config["finite"],
     script:
         "../scripts/finite_pgd.py"
 
@@ -52,6 +56,8 @@ rule finite_reference:
         model="|".join(FINITE_MODELS),
     conda:
         "../envs/analysis.yaml"
+    params:
+        cfg=config["finite"],
     script:
         "../scripts/finite_reference.py"
 
@@ -75,6 +81,7 @@ rule finite_summary:
     conda:
         "../envs/analysis.yaml"
     params:
+        cfg=config["finite"],
         models=FINITE_MODELS,
     script:
         "../scripts/finite_summary.py"
@@ -90,6 +97,8 @@ rule finite_smoothing:
         "logs/finite/smoothing.log",
     conda:
         "../envs/analysis.yaml"
+    params:
+        cfg=config["finite"],
     script:
         "../scripts/finite_smoothing.py"
 
@@ -100,7 +109,7 @@ rule finite_figure_lasso:
         reference="results/finite/lasso_reference.npz",
     output:
         pdf="figures/lasso_path.pdf",
-        png=figure_report("lasso_path", "1. Finite-dimensional models"),
+        png=figure_report("lasso_path", "1. Finite-dimensional models (paper Sec. 2)"),
     log:
         "logs/finite/figure_lasso_path.log",
     localrule: True
@@ -117,7 +126,9 @@ rule finite_figure_group:
         reference="results/finite/group_lasso_reference.npz",
     output:
         pdf="figures/group_lasso_path.pdf",
-        png=figure_report("group_lasso_path", "1. Finite-dimensional models"),
+        png=figure_report(
+            "group_lasso_path", "1. Finite-dimensional models (paper Sec. 2)"
+        ),
     log:
         "logs/finite/figure_group_lasso_path.log",
     localrule: True
@@ -134,12 +145,14 @@ rule finite_figure_nuclear:
         reference="results/finite/nuclear_reference.npz",
     output:
         pdf="figures/nuclear_norm.pdf",
-        png=figure_report("nuclear_norm", "1. Finite-dimensional models"),
+        png=figure_report("nuclear_norm", "1. Finite-dimensional models (paper Sec. 2)"),
     log:
         "logs/finite/figure_nuclear_norm.log",
     localrule: True
     conda:
         "../envs/analysis.yaml"
+    params:
+        cfg=config["finite"],
     script:
         "../scripts/finite_figure_nuclear.py"
 
@@ -149,7 +162,9 @@ rule finite_figure_smoothing:
         "results/finite/smoothing.csv",
     output:
         pdf="figures/smoothing_exactness.pdf",
-        png=figure_report("smoothing_exactness", "1. Finite-dimensional models"),
+        png=figure_report(
+            "smoothing_exactness", "1. Finite-dimensional models (paper Sec. 2)"
+        ),
     log:
         "logs/finite/figure_smoothing_exactness.log",
     localrule: True
@@ -169,6 +184,8 @@ rule finite_claims:
     localrule: True
     conda:
         "../envs/analysis.yaml"
+    params:
+        cfg=config["finite"],
     script:
         "../scripts/finite_claims.py"
 

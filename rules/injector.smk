@@ -8,6 +8,8 @@ rule injector_check:
         "logs/injector/check.log",
     conda:
         "../envs/torch.yaml"
+    params:
+        cfg=config["injector"],
     script:
         "../scripts/injector_check.py"
 

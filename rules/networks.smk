@@ -60,6 +60,8 @@ rule train_network:
         ]["mem_mb"],
     params:
         checkpoint="results/networks/checkpoints/{experiment}/{scheme}_sigma{sigma}_seed{seed}.pt",
+        # the experiment's settings: a run is redone when they change (e.g. another scale)
+        experiment=lambda wildcards: NETWORKS["experiments"][wildcards.experiment],
     script:
         "../scripts/networks_train.py"
 
@@ -92,7 +94,7 @@ for _figure, _spec in FIGURES.items():
             summary=[f"results/networks/{e}/summary.csv" for e in _spec.experiments],
         output:
             pdf=f"figures/{_figure}.pdf",
-            png=figure_report(_figure, "3. Networks (Figs. 3-12)"),
+            png=figure_report(_figure, "3. Networks (paper Sec. 4, Figs. 3-12)"),
         log:
             f"logs/networks/{_figure}.log",
         localrule: True

@@ -6,7 +6,7 @@ from noise_injection.finite_claims import claim_row
 from noise_injection.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
-cfg = snakemake.config["finite"]
+cfg = snakemake.params.cfg
 summary = pd.read_csv(snakemake.input[0])
 rows = [claim_row(model, summary[summary.model == model], cfg["max_rel_error"],
                   cfg["structure_tol"], snakemake.config["scale"])

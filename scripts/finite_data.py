@@ -6,6 +6,6 @@ from noise_injection.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 model = snakemake.wildcards.model
-data = make_instance(model, snakemake.config["finite"])
+data = make_instance(model, snakemake.params.cfg)
 log.info("%s instance: %s", model, {k: v.shape for k, v in data.items()})
 write_npz(snakemake.output[0], **data)

@@ -11,7 +11,7 @@ from noise_injection.plotting import SCHEME_COLORS, SCHEME_LABELS, save_figure, 
 from noise_injection.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
-tol = snakemake.config["finite"]["structure_tol"]
+tol = snakemake.params.cfg["structure_tol"]
 data = dict(np.load(snakemake.input.data))
 pgd, ref = np.load(snakemake.input.pgd), np.load(snakemake.input.reference)
 sigmas = pgd["sigmas"]

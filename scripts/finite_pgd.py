@@ -9,7 +9,7 @@ from noise_injection.results import make_record, write_json, write_npz
 from noise_injection.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
-cfg, model = snakemake.config["finite"], snakemake.wildcards.model
+cfg, model = snakemake.params.cfg, snakemake.wildcards.model
 data = dict(np.load(snakemake.input[0]))
 log.info("PGD on %s: sigmas %s, %d seeds, %s", model, cfg["sigmas"], cfg["n_seeds"], cfg[model])
 start = time.perf_counter()

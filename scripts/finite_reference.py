@@ -15,7 +15,7 @@ SOLVERS = {
 }
 
 log = log_to_file(snakemake.log[0])
-cfg, model = snakemake.config["finite"], snakemake.wildcards.model
+cfg, model = snakemake.params.cfg, snakemake.wildcards.model
 data = dict(np.load(snakemake.input[0]))
 sigmas = np.asarray(cfg["sigmas"], dtype=float)
 path_sigmas = np.linspace(sigmas.min(), sigmas.max(), cfg["path_points"])

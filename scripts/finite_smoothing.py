@@ -11,7 +11,7 @@ from noise_injection.runlog import log_to_file
 from noise_injection.smoothing import random_point, smoothing_check
 
 log = log_to_file(snakemake.log[0])
-cfg = snakemake.config["finite"]
+cfg = snakemake.params.cfg
 mc = cfg["smoothing"]
 start = time.perf_counter()
 rows = []

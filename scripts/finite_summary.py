@@ -7,7 +7,7 @@ from noise_injection.finite_compare import summary_rows
 from noise_injection.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
-cfg = snakemake.config["finite"]
+cfg = snakemake.params.cfg
 rows = []
 for model in snakemake.params.models:
     data = dict(np.load(snakemake.input[f"{model}_data"]))

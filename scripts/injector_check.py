@@ -8,7 +8,7 @@ from noise_injection.results import make_record, write_json
 
 log = log_to_file(snakemake.log[0])
 
-cfg = snakemake.config["injector"]
+cfg = snakemake.params.cfg
 log.info("injector check: %s", cfg)
 start = time.perf_counter()
 stats = injector_statistics(cfg["width"], cfg["sigma"], cfg["steps"], cfg["seed"])
