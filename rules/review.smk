@@ -13,7 +13,7 @@ rule claims_table:
         html=report(
             "results/claims.html",
             caption="../report/claims.rst",
-            category="Claims: paper vs measured",
+            category="4. Claims: paper vs measured",
         ),
     log:
         "logs/review/claims.log",
@@ -34,7 +34,7 @@ rule run_timings:
         report(
             "results/review/timings.csv",
             caption="../report/timings.rst",
-            category="Claims: paper vs measured",
+            category="4. Claims: paper vs measured",
         ),
     log:
         "logs/review/timings.log",
@@ -70,7 +70,7 @@ rule review_html:
         report(
             "results/review/review.html",
             caption="../report/review_notebook.rst",
-            category="Claims: paper vs measured",
+            category="4. Claims: paper vs measured",
         ),
     log:
         "logs/review/review_html.log",

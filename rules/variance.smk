@@ -59,7 +59,9 @@ rule variance_fig1:
         "results/variance/heatmap.json",
     output:
         pdf="figures/fig1_variance_heatmap.pdf",
-        png=figure_report("fig1_variance_heatmap", "2. Variance explosion"),
+        png=figure_report(
+            "fig1_variance_heatmap", "2. Variance explosion (paper Sec. 3, Figs. 1-2)"
+        ),
     log:
         "logs/variance/fig1.log",
     localrule: True
@@ -77,7 +79,9 @@ rule variance_fig2:
         ),
     output:
         pdf="figures/fig2_linear_dynamics.pdf",
-        png=figure_report("fig2_linear_dynamics", "2. Variance explosion"),
+        png=figure_report(
+            "fig2_linear_dynamics", "2. Variance explosion (paper Sec. 3, Figs. 1-2)"
+        ),
     log:
         "logs/variance/fig2.log",
     localrule: True
@@ -95,7 +99,9 @@ rule variance_vs_width_figure:
         ),
     output:
         pdf="figures/variance_vs_width.pdf",
-        png=figure_report("variance_vs_width", "2. Variance explosion"),
+        png=figure_report(
+            "variance_vs_width", "2. Variance explosion (paper Sec. 3, Figs. 1-2)"
+        ),
     log:
         "logs/variance/vs_width.log",
     localrule: True
