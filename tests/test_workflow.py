@@ -88,3 +88,23 @@ def test_injector_check_is_exact(smoke_run):
     for label, stats in record["schemes"].items():
         assert stats["max_restore_error"] == 0.0, label
     assert set(record["schemes"]["layer-cyclic"]["counts"]) == {record["config"]["steps"] // 6}
+
+
+@pytest.mark.slow
+def test_smoke_report_and_review_notebook(smoke_run):
+    snakemake("--report", str(smoke_run / "report.zip"), "--snakefile",
+              str(ROOT / "Snakefile"), "--directory", str(smoke_run), "--configfile", SMOKE)
+    import zipfile
+
+    with zipfile.ZipFile(smoke_run / "report.zip") as archive:
+        names = archive.namelist()
+    figures = {p.name for p in (smoke_run / "figures").glob("*.png")}
+    assert len(figures) == 18
+    for name in figures | {"claims.html", "review.html", "timings.csv"}:
+        assert any(n.endswith(name) for n in names), name
+    executed = json.loads((smoke_run / "results" / "review" / "review.ipynb").read_text())
+    outputs = [c for c in executed["cells"] if c["cell_type"] == "code" and c["outputs"]]
+    assert outputs and not any(o.get("output_type") == "error" for c in outputs for o in c["outputs"])
+    claims = (smoke_run / "results" / "claims.csv").read_text()
+    for claim in ("C1", "C2", "C3", "C4", "C5", "C6"):
+        assert claim in claims
