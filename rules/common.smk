@@ -7,13 +7,31 @@ def figure_files(name):
 
 
 def figure_report(name, category, subcategory=None):
-    """A figure's PNG registered for the Snakemake report, with caption report/<name>.rst."""
+    """A figure's PNG registered for the Snakemake report, with caption report/<name>.rst and
+    labels giving the number and wall time of the runs it was drawn from."""
     return report(
         f"figures/{name}.png",
         caption=f"../report/{name}.rst",
         category=category,
         subcategory=subcategory,
+        labels=figure_labels(name),
     )
+
+
+def figure_labels(name):
+    """Report labels, evaluated when the report is made (never a rerun trigger)."""
+
+    def labels(wildcards, input):
+        from noise_injection.review import wall_time_behind
+
+        runs, seconds = wall_time_behind(input)
+        return {
+            "figure": name,
+            "runs": runs,
+            "wall time of the runs (s)": round(seconds, 1),
+        }
+
+    return labels
 
 
 def seeds(section):

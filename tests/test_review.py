@@ -5,7 +5,13 @@ import pandas as pd
 import pytest
 
 from noise_injection.results import make_record, write_json
-from noise_injection.review import CLAIM_COLUMNS, claims_html, combine_claims, run_timings
+from noise_injection.review import (
+    CLAIM_COLUMNS,
+    claims_html,
+    combine_claims,
+    run_timings,
+    wall_time_behind,
+)
 
 
 def write_claims(path, rows):
@@ -47,3 +53,14 @@ def test_timings_sum_run_records_per_folder(tmp_path):
     assert table.loc["exp", "runs"] == 2 and table.loc["exp", "diverged"] == 1
     assert table.loc["exp", "wall_time_s"] == pytest.approx(3.5)
     assert table.loc["other", "wall_time_s"] == pytest.approx(0.25)
+
+
+def test_wall_time_behind_a_figure_sums_the_folders_of_its_inputs(tmp_path):
+    write_json(tmp_path / "a" / "run0.json", make_record({}, 0, "ok", 2.0))
+    write_json(tmp_path / "a" / "run1.json", make_record({}, 1, "ok", 3.0))
+    write_json(tmp_path / "b" / "run.json", make_record({}, 0, "diverged", 0.5))
+    write_json(tmp_path / "c" / "run.json", make_record({}, 0, "ok", 100.0))
+    (tmp_path / "a" / "summary.csv").write_text("x\n")
+    inputs = [tmp_path / "a" / "summary.csv", tmp_path / "a" / "run0.json", tmp_path / "b" / "run.json"]
+    runs, seconds = wall_time_behind(inputs)
+    assert runs == 3 and seconds == pytest.approx(5.5)
