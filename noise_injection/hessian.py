@@ -4,8 +4,9 @@ For the loss R(w) (mean over the given examples) and Rademacher probes v (entrie
 independent), E[v^T H v] = tr H. Split v = (v_1, ..., v_M) by parameter tensor: the same
 Hessian-vector product gives E[v_i^T (H v)_i] = tr H_ii, the trace of tensor i's diagonal
 block, and the whole-net estimate is the sum of the per-tensor ones. Hessian-vector products
-use double backward. The model is put in eval mode (BatchNorm uses its running statistics,
-no dropout) and its previous mode is restored afterwards; parameters' ``.grad`` is untouched.
+use double backward (H v = gradient of <grad R, v>). The model is put in eval mode (BatchNorm
+uses its running statistics, no dropout) and its previous mode is restored afterwards;
+parameters' ``.grad`` is untouched.
 """
 
 from __future__ import annotations
@@ -55,10 +56,13 @@ def hutchinson_trace(model: torch.nn.Module, loss_fn, x: torch.Tensor, y: torch.
             if not rows:
                 continue
             for k, probe in enumerate(probes):
+                # H v as the gradient of the scalar <grad R, v> (v constant); the same numbers
+                # as grad_outputs=v, without torch importing its symbolic-shape machinery
+                # (sympy, ~0.9 s per process) to check grad_outputs' shapes
+                grad_dot_probe = sum(torch.sum(grads[i] * probe[i]) for i in rows)
                 hvs = torch.autograd.grad(
-                    [grads[i] for i in rows], params,
-                    grad_outputs=[probe[i].to(grads[i].dtype) for i in rows],
-                    retain_graph=k + 1 < n_probes, allow_unused=True, materialize_grads=True)
+                    grad_dot_probe, params, retain_graph=k + 1 < n_probes, allow_unused=True,
+                    materialize_grads=True)
                 per_tensor += weight * torch.stack(
                     [torch.sum(v * hv, dtype=torch.float64) for v, hv in zip(probe, hvs)])
     finally:
