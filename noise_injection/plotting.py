@@ -30,12 +30,14 @@ SCHEME_LABELS = {
 
 
 def use_style() -> None:
-    """The house style: seaborn 'ticks', paper context, a readable default size."""
+    """The house style: seaborn 'ticks', paper context, a readable default size, and
+    constrained layout for every figure (so saving needs no second 'tight' layout pass,
+    which doubled the time of a multi-panel save)."""
     sns.set_theme(context="paper", style="ticks", font_scale=1.1)
     plt.rcParams.update({
         "figure.dpi": 110,
         "savefig.dpi": 150,
-        "savefig.bbox": "tight",
+        "figure.constrained_layout.use": True,
         "axes.grid": True,
         "grid.alpha": 0.3,
         "legend.frameon": False,

@@ -78,7 +78,7 @@ def curve_figure():
         columns = [(name, experiments[name]["plot_sigma"]) for name in spec.experiments]
     rows = len(spec.metrics)
     fig, axes = plt.subplots(rows, len(columns), figsize=(4.2 * len(columns), 3.0 * rows),
-                             squeeze=False, layout="constrained")
+                             squeeze=False)
     for j, (name, sigma) in enumerate(columns):
         for i, metric in enumerate(spec.metrics):
             draw_curves(axes[i, j], name, sigma, metric)
@@ -91,7 +91,7 @@ def sweep_figure():
     name = spec.experiments[0]
     table = final[name]
     fig, axes = plt.subplots(1, len(spec.metrics), figsize=(4.6 * len(spec.metrics), 3.4),
-                             squeeze=False, layout="constrained")
+                             squeeze=False)
     for ax, metric in zip(axes[0], spec.metrics):
         rows = table[table["metric"] == metric]
         none = rows[rows["scheme"] == "none"]

@@ -17,7 +17,7 @@ gap = mean / exact - 1
 titles = {"all": "simultaneous (all weights, std $\\sigma$)",
           "layer": "layer-wise (one layer, std $\\sqrt{2}\\sigma$)"}
 use_style()
-fig, axes = plt.subplots(2, 2, figsize=(10, 7.5), constrained_layout=True)
+fig, axes = plt.subplots(2, 2, figsize=(10, 7.5))
 norm = LogNorm(vmin=mean.min(), vmax=mean.max())
 bound = max(np.abs(gap).max(), 1e-12)
 gap_norm = TwoSlopeNorm(vcenter=0.0, vmin=-bound, vmax=bound)

@@ -12,7 +12,6 @@ runs = sorted((read_json(p) for p in snakemake.input), key=lambda r: r["width"])
 style = {"gd": "none", "layer": "layer", "all": "all", "reff": "reff"}
 use_style()
 fig, axes = plt.subplots(len(runs), 2, figsize=(10, 3.6 * len(runs)), squeeze=False,
-                         constrained_layout=True,
                          sharex=True)
 for row, run in zip(axes, runs):
     t = np.asarray(run["iterations"], dtype=float)

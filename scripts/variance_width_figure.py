@@ -15,8 +15,7 @@ sweeps = [read_json(p) for p in snakemake.input]
 panels = (("loss_variance", "loss_variance", "Var of the perturbed loss"),
           ("grad_trace_cov", "grad_trace", "tr Cov of the stochastic gradient"))
 use_style()
-fig, axes = plt.subplots(len(sweeps), 2, figsize=(10, 3.6 * len(sweeps)), squeeze=False,
-                         constrained_layout=True)
+fig, axes = plt.subplots(len(sweeps), 2, figsize=(10, 3.6 * len(sweeps)), squeeze=False)
 for row, sweep in zip(axes, sweeps):
     widths = np.asarray(sweep["widths"], dtype=float)
     top = widths >= widths.max() / 10**decades
