@@ -1,6 +1,7 @@
 """Cost of noise injection per training step, on the CPU.
 
-Variants, timed interleaved in one process (round-robin, medians over rounds):
+Variants, timed interleaved in one process: every round runs each variant for the same steps
+(so layer mode perturbs the same tensors in every variant), in a fresh random order:
   plain      a training step (zero_grad, forward, backward, SGD momentum step)
   ours       the same step inside ``NoiseInjector.perturb`` (mode all / layer cyclic)
   authors    the authors' published approach: per step and per perturbed tensor a fresh
@@ -9,7 +10,10 @@ Variants, timed interleaved in one process (round-robin, medians over rounds):
   draws      the Gaussian draws alone: as many normals as the mode perturbs in that step
 
 On a CPU the draws dominate, so the honest figure of merit is the excess
-(ours - plain) / draws: 1.0 means nothing beyond the draws themselves.
+(ours - plain) / draws: 1.0 means nothing beyond the draws themselves. The machine's speed
+drifts (a shared VM: the same kernel can take 5 or 8 ms a few seconds apart), so the excess and
+the ours/authors' ratio are computed per round, from variants timed seconds apart, and the
+medians over rounds are printed (plain/ours/authors/draws columns: medians of each variant).
 
     python benchmarks/perturb_overhead.py            # all three models
     python benchmarks/perturb_overhead.py --rounds 5 --models mlp128
@@ -18,6 +22,7 @@ On a CPU the draws dominate, so the honest figure of merit is the excess
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import time
 
@@ -120,34 +125,55 @@ def benchmark(name, rounds, steps, sigma=0.05):
     for fn in variants.values():  # warm-up
         time_steps(fn, 2)
     samples = {key: [] for key in variants}
+    order, shuffler = list(variants), random.Random(0)
     for _ in range(rounds):
-        for key, fn in variants.items():
-            samples[key].append(time_steps(fn, steps))
-    return {key: statistics.median(v) for key, v in samples.items()}, sum(p.numel() for p in params)
+        shuffler.shuffle(order)
+        for key in order:
+            samples[key].append(time_steps(variants[key], steps))
+    return samples, sum(p.numel() for p in params)
+
+
+def summarize(samples, mode):
+    """Medians of each variant; per-round excess (median and interquartile range: when the
+    draws are a small part of the step, the IQR shows that the excess is timing noise) and
+    per-round ratios (medians)."""
+    plain, ours = samples["plain"], samples[f"ours/{mode}"]
+    authors, draws = samples[f"authors/{mode}"], samples[f"draws/{mode}"]
+    per_round = list(zip(plain, ours, authors, draws))
+    return {
+        "plain": statistics.median(plain), "ours": statistics.median(ours),
+        "authors": statistics.median(authors), "draws": statistics.median(draws),
+        "excess": statistics.median(excess := [(o - p) / d for p, o, a, d in per_round]),
+        "excess_iqr": statistics.quantiles(excess, n=4)[::2],
+        "ours/plain": statistics.median(o / p for p, o, a, d in per_round),
+        "ours/authors": statistics.median(o / a for p, o, a, d in per_round),
+    }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
-    parser.add_argument("--rounds", type=int, default=7)
-    parser.add_argument("--steps", type=int, default=10, help="steps per timed block")
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=12,
+                        help="steps per timed block (12 = two layer cycles of the MLP)")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU; medians of "
-          f"{args.rounds} interleaved rounds of {args.steps} steps; times in ms per step")
+          f"{args.rounds} interleaved rounds of {args.steps} steps; times in ms per step; "
+          f"excess and ratios: medians of per-round values")
     header = (f"{'model':10} {'mode':6} {'plain':>8} {'ours':>8} {'authors':>8} {'draws':>8} "
-              f"{'excess':>7} {'ours/plain':>10} {'ours/authors':>12}")
+              f"{'excess':>7} {'(IQR over rounds)':>18} {'ours/plain':>10} {'ours/authors':>12}")
     print(header)
     for name in args.models:
-        t, n_params = benchmark(name, args.rounds, args.steps)
+        samples, n_params = benchmark(name, args.rounds, args.steps)
         for mode in ("all", "layer"):
-            plain, ours = t["plain"], t[f"ours/{mode}"]
-            authors, draws = t[f"authors/{mode}"], t[f"draws/{mode}"]
-            print(f"{name:10} {mode:6} {plain*1e3:8.2f} {ours*1e3:8.2f} {authors*1e3:8.2f} "
-                  f"{draws*1e3:8.2f} {(ours - plain) / draws:7.2f} {ours / plain:10.2f} "
-                  f"{ours / authors:12.2f}")
+            t = summarize(samples, mode)
+            print(f"{name:10} {mode:6} {t['plain']*1e3:8.2f} {t['ours']*1e3:8.2f} "
+                  f"{t['authors']*1e3:8.2f} {t['draws']*1e3:8.2f} {t['excess']:7.2f} "
+                  f"{'[{:.2f}, {:.2f}]'.format(*t['excess_iqr']):>18} "
+                  f"{t['ours/plain']:10.2f} {t['ours/authors']:12.2f}")
         print(f"{'':10} ({n_params / 1e6:.2f}M parameters)")
 
 
