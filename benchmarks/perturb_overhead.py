@@ -139,14 +139,14 @@ def summarize(samples, mode):
     per-round ratios (medians)."""
     plain, ours = samples["plain"], samples[f"ours/{mode}"]
     authors, draws = samples[f"authors/{mode}"], samples[f"draws/{mode}"]
-    per_round = list(zip(plain, ours, authors, draws))
+    excess = [(o - p) / d for p, o, d in zip(plain, ours, draws)]
     return {
         "plain": statistics.median(plain), "ours": statistics.median(ours),
         "authors": statistics.median(authors), "draws": statistics.median(draws),
-        "excess": statistics.median(excess := [(o - p) / d for p, o, a, d in per_round]),
+        "excess": statistics.median(excess),
         "excess_iqr": statistics.quantiles(excess, n=4)[::2],
-        "ours/plain": statistics.median(o / p for p, o, a, d in per_round),
-        "ours/authors": statistics.median(o / a for p, o, a, d in per_round),
+        "ours/plain": statistics.median(o / p for p, o in zip(plain, ours)),
+        "ours/authors": statistics.median(o / a for o, a in zip(ours, authors)),
     }
 
 
