@@ -1,7 +1,6 @@
 """Cost of noise injection per training step, on the CPU.
 
-Variants, timed interleaved in one process: every round runs each variant for the same steps
-(so layer mode perturbs the same tensors in every variant), in a fresh random order:
+Variants, timed interleaved in one process:
   plain      a training step (zero_grad, forward, backward, SGD momentum step)
   ours       the same step inside ``NoiseInjector.perturb`` (mode all / layer cyclic)
   authors    the authors' published approach: per step and per perturbed tensor a fresh
@@ -10,25 +9,37 @@ Variants, timed interleaved in one process: every round runs each variant for th
   draws      the Gaussian draws alone: as many normals as the mode perturbs in that step
 
 On a CPU the draws dominate, so the honest figure of merit is the excess
-(ours - plain) / draws: 1.0 means nothing beyond the draws themselves. The machine's speed
-drifts (a shared VM: the same kernel can take 5 or 8 ms a few seconds apart), so the excess and
-the ours/authors' ratio are computed per round, from variants timed seconds apart, and the
-medians over rounds are printed (plain/ours/authors/draws columns: medians of each variant).
+(ours - plain) / draws: 1.0 means nothing beyond the draws themselves.
+
+Timing: this machine's speed drifts (a shared VM: the same kernel can take 5 or 8 ms a few
+seconds apart), so the variants are interleaved step by step: at every step index k, each
+variant runs step k once, in a fresh random order (layer mode perturbs tensor k % M in every
+variant; k keeps counting across rounds, so every tensor takes its turn). A round is ``steps``
+step indices; per round the excess and the ratios are computed from its summed times, and the
+medians over rounds are printed with a distribution-free 95% confidence interval for the
+median (order statistics; it treats rounds as independent, which slow drift makes slightly
+optimistic). A target counts as met or missed only when the whole interval is on one side of
+it; otherwise this run cannot tell ("undecided": run more rounds).
 
     python benchmarks/perturb_overhead.py            # all three models
-    python benchmarks/perturb_overhead.py --rounds 5 --models mlp128
+    python benchmarks/perturb_overhead.py --rounds 300 --models mlp128
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import statistics
+import sys
 import time
 
 import torch
+from tqdm import tqdm
 
 from noise_injection import NoiseInjector
+
+EXCESS_TARGET = 1.2
 
 
 def mlp() -> torch.nn.Module:
@@ -89,11 +100,20 @@ def make_step(model, x, y):
     return step
 
 
-def time_steps(fn, steps):
-    start = time.perf_counter()
-    for k in range(steps):
-        fn(k)
-    return (time.perf_counter() - start) / steps
+def median_ci(values, level=0.95):
+    """Distribution-free confidence interval for the median of i.i.d. values: the order
+    statistics x_(j+1) and x_(n-j) (1-indexed) for the largest j with
+    1 - 2 P(Binomial(n, 1/2) <= j) >= level."""
+    xs, n = sorted(values), len(values)
+    j, tail = -1, 0.0  # tail = P(B <= j)
+    while True:
+        next_tail = tail + math.comb(n, j + 1) / 2**n
+        if 1 - 2 * next_tail < level:
+            break
+        j, tail = j + 1, next_tail
+    if j < 0:
+        raise ValueError(f"{n} rounds are too few for a {level:.0%} interval of the median")
+    return xs[j], xs[n - 1 - j]
 
 
 def benchmark(name, rounds, steps, sigma=0.05):
@@ -123,58 +143,86 @@ def benchmark(name, rounds, steps, sigma=0.05):
         variants[f"authors/{mode}"] = lambda k, a=authors: step(lambda body: a.run(k, body))
         variants[f"draws/{mode}"] = draws
     for fn in variants.values():  # warm-up
-        time_steps(fn, 2)
+        for k in range(2):
+            fn(k)
     samples = {key: [] for key in variants}
     order, shuffler = list(variants), random.Random(0)
-    for _ in range(rounds):
-        shuffler.shuffle(order)
-        for key in order:
-            samples[key].append(time_steps(variants[key], steps))
+    for r in tqdm(range(rounds), desc=name, mininterval=5, file=sys.stderr):
+        totals = dict.fromkeys(variants, 0.0)
+        for k in range(r * steps, (r + 1) * steps):
+            shuffler.shuffle(order)
+            for key in order:
+                start = time.perf_counter()
+                variants[key](k)
+                totals[key] += time.perf_counter() - start
+        for key, total in totals.items():
+            samples[key].append(total / steps)
     return samples, sum(p.numel() for p in params)
 
 
+def verdict(interval, meets):
+    """'met' when the target predicate ``meets`` holds on the whole interval, 'missed' when it
+    holds nowhere on it, else 'undecided' (the predicates here are monotone: checking the two
+    ends is enough)."""
+    ends = [meets(end) for end in interval]
+    return "met" if all(ends) else "missed" if not any(ends) else "undecided"
+
+
 def summarize(samples, mode):
-    """Medians of each variant; per-round excess (median and interquartile range: when the
-    draws are a small part of the step, the IQR shows that the excess is timing noise) and
-    per-round ratios (medians)."""
+    """Medians of each variant's per-round time; medians and 95% intervals of the per-round
+    excess and ratios, with verdicts for the targets excess <= 1.2 and ours/authors' < 1."""
     plain, ours = samples["plain"], samples[f"ours/{mode}"]
     authors, draws = samples[f"authors/{mode}"], samples[f"draws/{mode}"]
     excess = [(o - p) / d for p, o, d in zip(plain, ours, draws)]
-    return {
-        "plain": statistics.median(plain), "ours": statistics.median(ours),
-        "authors": statistics.median(authors), "draws": statistics.median(draws),
-        "excess": statistics.median(excess),
-        "excess_iqr": statistics.quantiles(excess, n=4)[::2],
-        "ours/plain": statistics.median(o / p for p, o in zip(plain, ours)),
-        "ours/authors": statistics.median(o / a for o, a in zip(ours, authors)),
-    }
+    vs_authors = [o / a for o, a in zip(ours, authors)]
+    summary = {key: statistics.median(v) for key, v in
+               {"plain": plain, "ours": ours, "authors": authors, "draws": draws,
+                "excess": excess, "ours/authors": vs_authors}.items()}
+    summary["ours/plain"] = statistics.median(o / p for p, o in zip(plain, ours))
+    summary["excess_ci"], summary["ours/authors_ci"] = median_ci(excess), median_ci(vs_authors)
+    summary["excess_verdict"] = verdict(summary["excess_ci"], lambda e: e <= EXCESS_TARGET)
+    summary["ours/authors_verdict"] = verdict(summary["ours/authors_ci"], lambda r: r < 1)
+    return summary
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
-    parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--steps", type=int, default=12,
-                        help="steps per timed block (12 = two layer cycles of the MLP)")
+    parser.add_argument("--rounds", type=int, default=40,
+                        help="rounds (at least 6: fewer cannot give a 95%% interval)")
+    parser.add_argument("--steps", type=int, default=6,
+                        help="step indices per round (6 = one layer cycle of the MLP)")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
+    if args.rounds < 6:
+        parser.error(f"--rounds must be at least 6 for a 95% interval of the median, "
+                     f"got {args.rounds}")
+    if args.steps < 1:
+        parser.error(f"--steps must be at least 1, got {args.steps}")
     if args.threads:
         torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU; medians of "
-          f"{args.rounds} interleaved rounds of {args.steps} steps; times in ms per step; "
-          f"excess and ratios: medians of per-round values")
-    header = (f"{'model':10} {'mode':6} {'plain':>8} {'ours':>8} {'authors':>8} {'draws':>8} "
-              f"{'excess':>7} {'(IQR over rounds)':>18} {'ours/plain':>10} {'ours/authors':>12}")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU; "
+          f"{args.rounds} rounds of {args.steps} interleaved steps; times: medians in ms per "
+          f"step; excess and ratios: medians of per-round values [95% interval]; targets: "
+          f"excess <= {EXCESS_TARGET}, ours/authors < 1")
+    header = (f"{'model':9} {'mode':6} {'plain':>8} {'ours':>8} {'authors':>8} {'draws':>7} "
+              f"{'excess [95%]':>19} {'':9} {'ours/plain':>10} {'ours/authors [95%]':>24}")
     print(header)
     for name in args.models:
         samples, n_params = benchmark(name, args.rounds, args.steps)
         for mode in ("all", "layer"):
             t = summarize(samples, mode)
-            print(f"{name:10} {mode:6} {t['plain']*1e3:8.2f} {t['ours']*1e3:8.2f} "
-                  f"{t['authors']*1e3:8.2f} {t['draws']*1e3:8.2f} {t['excess']:7.2f} "
-                  f"{'[{:.2f}, {:.2f}]'.format(*t['excess_iqr']):>18} "
-                  f"{t['ours/plain']:10.2f} {t['ours/authors']:12.2f}")
-        print(f"{'':10} ({n_params / 1e6:.2f}M parameters)")
+            print(f"{name:9} {mode:6} {t['plain']*1e3:8.2f} {t['ours']*1e3:8.2f} "
+                  f"{t['authors']*1e3:8.2f} {t['draws']*1e3:7.2f} "
+                  f"{t['excess']:6.2f} {_interval(t['excess_ci']):>12} "
+                  f"{t['excess_verdict']:9} {t['ours/plain']:10.2f} "
+                  f"{t['ours/authors']:5.2f} {_interval(t['ours/authors_ci']):>12} "
+                  f"{t['ours/authors_verdict']}")
+        print(f"{'':9} ({n_params / 1e6:.2f}M parameters)")
+
+
+def _interval(ci):
+    return "[{:.2f}, {:.2f}]".format(*ci)
 
 
 if __name__ == "__main__":
