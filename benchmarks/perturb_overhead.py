@@ -22,7 +22,7 @@ optimistic). A target counts as met or missed only when the whole interval is on
 it; otherwise this run cannot tell ("undecided": run more rounds).
 
     python benchmarks/perturb_overhead.py            # all three models
-    python benchmarks/perturb_overhead.py --rounds 300 --models mlp128
+    python benchmarks/perturb_overhead.py --models mlp128 --modes layer --rounds 3000
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def median_ci(values, level=0.95):
     return xs[j], xs[n - 1 - j]
 
 
-def benchmark(name, rounds, steps, sigma=0.05):
+def benchmark(name, modes, rounds, steps, sigma=0.05):
     build, shape, batch = MODELS[name]
     torch.manual_seed(0)
     model = build()
@@ -124,7 +124,7 @@ def benchmark(name, rounds, steps, sigma=0.05):
     x, y = torch.randn(batch, *shape), torch.randint(0, 10, (batch,))
     step = make_step(model, x, y)
     variants = {"plain": lambda k: step(lambda body: body())}
-    for mode in ("all", "layer"):
+    for mode in modes:
         ours = NoiseInjector(params, sigma=sigma, mode=mode, order="cyclic", seed=0)
         authors = AuthorsPerturbation(params, sigma, mode)
         buffers = [torch.empty_like(p) for p in params]
@@ -188,6 +188,8 @@ def summarize(samples, mode):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--modes", nargs="+", default=["all", "layer"], choices=["all", "layer"],
+                        help="injector modes to time (fewer variants: more rounds per minute)")
     parser.add_argument("--rounds", type=int, default=40,
                         help="rounds (at least 6: fewer cannot give a 95%% interval)")
     parser.add_argument("--steps", type=int, default=6,
@@ -209,8 +211,8 @@ def main():
               f"{'excess [95%]':>19} {'':9} {'ours/plain':>10} {'ours/authors [95%]':>24}")
     print(header)
     for name in args.models:
-        samples, n_params = benchmark(name, args.rounds, args.steps)
-        for mode in ("all", "layer"):
+        samples, n_params = benchmark(name, args.modes, args.rounds, args.steps)
+        for mode in args.modes:
             t = summarize(samples, mode)
             print(f"{name:9} {mode:6} {t['plain']*1e3:8.2f} {t['ours']*1e3:8.2f} "
                   f"{t['authors']*1e3:8.2f} {t['draws']*1e3:7.2f} "
