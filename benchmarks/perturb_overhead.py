@@ -21,7 +21,7 @@ median (order statistics; it treats rounds as independent, which slow drift make
 optimistic). A target counts as met or missed only when the whole interval is on one side of
 it; otherwise this run cannot tell ("undecided": run more rounds).
 
-    python benchmarks/perturb_overhead.py            # all three models
+    python benchmarks/perturb_overhead.py            # all three models, ~35 min on 2 CPU cores
     python benchmarks/perturb_overhead.py --models mlp128 --modes layer --rounds 3000
 """
 
