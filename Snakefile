@@ -5,7 +5,7 @@ import os
 
 from snakemake.utils import min_version
 
-from noise_injection.config import validate_config
+from noise_injection.workflow.config import validate_config
 
 min_version("8.8")
 

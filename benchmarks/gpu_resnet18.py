@@ -5,7 +5,7 @@ SGD (momentum 0.9, weight decay 5e-4, lr 0.01, batch 128) with layer-wise noise 
 layer-wise std, one parameter tensor per step, cyclic) and crop(pad 4)+flip augmentation, on
 synthetic uint8 CIFAR-shaped data (random pixels and labels: the speed does not depend on them).
 
-- ours: one epoch of ``noise_injection.train.Trainer``: uint8 images resident on the device,
+- ours: one epoch of ``noise_injection.networks.train.Trainer``: uint8 images resident on the device,
   batched ``random_crop_flip`` + normalization on the device, ``NoiseInjector`` (exact restore
   from a copy), bf16 autocast and channels_last (both on CUDA only; on a CPU they are off).
 - authors: their loop restated without torchvision: a ``DataLoader`` (2 workers, shuffle)
@@ -30,10 +30,10 @@ import time
 import torch
 from torch.nn import functional as F
 
-from noise_injection.data import ArrayDataset
-from noise_injection.nets import build_model
-from noise_injection.results import make_record, write_json
-from noise_injection.train import Protocol, Trainer, resolve_device
+from noise_injection.networks.data import ArrayDataset
+from noise_injection.networks.nets import build_model
+from noise_injection.workflow.results import make_record, write_json
+from noise_injection.networks.train import Protocol, Trainer, resolve_device
 
 #: per-channel statistics of CIFAR-10's training set (what the normalization costs is the
 #: point here, not the values)

@@ -50,7 +50,7 @@ def mlp() -> torch.nn.Module:
 
 
 def resnet18() -> torch.nn.Module:
-    from noise_injection.nets import build_model
+    from noise_injection.networks.nets import build_model
 
     return build_model("resnet18", (3, 32, 32), 10)
 

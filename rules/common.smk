@@ -22,7 +22,7 @@ def figure_labels(name):
     """Report labels, evaluated when the report is made (never a rerun trigger)."""
 
     def labels(wildcards, input):
-        from noise_injection.review import wall_time_behind
+        from noise_injection.workflow.timings import wall_time_behind
 
         runs, seconds = wall_time_behind(input)
         return {

@@ -23,7 +23,7 @@ rule finite_data:
     params:
         cfg=config["finite"],
     script:
-        "../scripts/finite_data.py"
+        "../scripts/finite/data.py"
 
 
 rule finite_pgd:
@@ -41,7 +41,7 @@ rule finite_pgd:
     params:
         cfg=config["finite"],
     script:
-        "../scripts/finite_pgd.py"
+        "../scripts/finite/pgd.py"
 
 
 rule finite_reference:
@@ -59,7 +59,7 @@ rule finite_reference:
     params:
         cfg=config["finite"],
     script:
-        "../scripts/finite_reference.py"
+        "../scripts/finite/reference.py"
 
 
 rule finite_summary:
@@ -84,7 +84,7 @@ rule finite_summary:
         cfg=config["finite"],
         models=FINITE_MODELS,
     script:
-        "../scripts/finite_summary.py"
+        "../scripts/finite/summary.py"
 
 
 rule finite_smoothing:
@@ -100,7 +100,7 @@ rule finite_smoothing:
     params:
         cfg=config["finite"],
     script:
-        "../scripts/finite_smoothing.py"
+        "../scripts/finite/smoothing.py"
 
 
 rule finite_figure_lasso:
@@ -116,7 +116,7 @@ rule finite_figure_lasso:
     conda:
         "../envs/analysis.yaml"
     script:
-        "../scripts/finite_figure_lasso.py"
+        "../scripts/finite/figure_lasso.py"
 
 
 rule finite_figure_group:
@@ -135,7 +135,7 @@ rule finite_figure_group:
     conda:
         "../envs/analysis.yaml"
     script:
-        "../scripts/finite_figure_group.py"
+        "../scripts/finite/figure_group.py"
 
 
 rule finite_figure_nuclear:
@@ -154,7 +154,7 @@ rule finite_figure_nuclear:
     params:
         cfg=config["finite"],
     script:
-        "../scripts/finite_figure_nuclear.py"
+        "../scripts/finite/figure_nuclear.py"
 
 
 rule finite_figure_smoothing:
@@ -171,7 +171,7 @@ rule finite_figure_smoothing:
     conda:
         "../envs/analysis.yaml"
     script:
-        "../scripts/finite_figure_smoothing.py"
+        "../scripts/finite/figure_smoothing.py"
 
 
 rule finite_claims:
@@ -187,7 +187,7 @@ rule finite_claims:
     params:
         cfg=config["finite"],
     script:
-        "../scripts/finite_claims.py"
+        "../scripts/finite/claims.py"
 
 
 rule finite:

@@ -11,7 +11,7 @@ rule injector_check:
     params:
         cfg=config["injector"],
     script:
-        "../scripts/injector_check.py"
+        "../scripts/injector/check.py"
 
 
 rule injector_figure:
@@ -26,7 +26,7 @@ rule injector_figure:
     conda:
         "../envs/analysis.yaml"
     script:
-        "../scripts/injector_figure.py"
+        "../scripts/injector/figure.py"
 
 
 rule injector:

@@ -6,7 +6,7 @@
 # Checkpoints go to results/networks/checkpoints/, OUTSIDE the declared outputs: Snakemake
 # deletes the outputs of a failed or killed job but not the checkpoint, so rerunning the job
 # resumes where it stopped (bit-exact on CPU). The job deletes it after writing its outputs.
-from noise_injection.experiments import (
+from noise_injection.networks.experiments import (
     EXPERIMENTS,
     FIGURES,
     SCHEMES,
@@ -31,7 +31,7 @@ rule download_dataset:
     conda:
         "../envs/torch.yaml"
     script:
-        "../scripts/networks_download.py"
+        "../scripts/networks/download.py"
 
 
 rule train_network:
@@ -63,7 +63,7 @@ rule train_network:
         # the experiment's settings: a run is redone when they change (e.g. another scale)
         experiment=lambda wildcards: NETWORKS["experiments"][wildcards.experiment],
     script:
-        "../scripts/networks_train.py"
+        "../scripts/networks/train.py"
 
 
 rule aggregate_network:
@@ -81,7 +81,7 @@ rule aggregate_network:
     conda:
         "../envs/analysis.yaml"
     script:
-        "../scripts/networks_aggregate.py"
+        "../scripts/networks/aggregate.py"
 
 
 for _figure, _spec in FIGURES.items():
@@ -103,7 +103,7 @@ for _figure, _spec in FIGURES.items():
         params:
             figure=_figure,
         script:
-            "../scripts/networks_figure.py"
+            "../scripts/networks/figure.py"
 
     rule:
         name:
@@ -124,7 +124,7 @@ rule network_claims:
     conda:
         "../envs/analysis.yaml"
     script:
-        "../scripts/networks_claims.py"
+        "../scripts/networks/claims.py"
 
 
 rule networks:

@@ -21,7 +21,7 @@ rule claims_table:
     conda:
         "../envs/analysis.yaml"
     script:
-        "../scripts/review_claims.py"
+        "../scripts/review/claims.py"
 
 
 rule run_timings:
@@ -42,7 +42,7 @@ rule run_timings:
     conda:
         "../envs/analysis.yaml"
     script:
-        "../scripts/review_timings.py"
+        "../scripts/review/timings.py"
 
 
 rule review_notebook:

@@ -16,7 +16,7 @@ rule variance_heatmap:
         data=config["variance"]["data"],
         heatmap=config["variance"]["heatmap"],
     script:
-        "../scripts/variance_heatmap.py"
+        "../scripts/variance/heatmap.py"
 
 
 rule variance_dynamics:
@@ -34,7 +34,7 @@ rule variance_dynamics:
         data=config["variance"]["data"],
         dynamics=config["variance"]["dynamics"],
     script:
-        "../scripts/variance_dynamics.py"
+        "../scripts/variance/dynamics.py"
 
 
 rule variance_width:
@@ -51,7 +51,7 @@ rule variance_width:
         data=config["variance"]["data"],
         width_sweep=config["variance"]["width_sweep"],
     script:
-        "../scripts/variance_width.py"
+        "../scripts/variance/width.py"
 
 
 rule variance_fig1:
@@ -68,7 +68,7 @@ rule variance_fig1:
     conda:
         "../envs/analysis.yaml"
     script:
-        "../scripts/variance_fig1.py"
+        "../scripts/variance/fig1.py"
 
 
 rule variance_fig2:
@@ -88,7 +88,7 @@ rule variance_fig2:
     conda:
         "../envs/analysis.yaml"
     script:
-        "../scripts/variance_fig2.py"
+        "../scripts/variance/fig2.py"
 
 
 rule variance_vs_width_figure:
@@ -110,7 +110,7 @@ rule variance_vs_width_figure:
     params:
         width_sweep=config["variance"]["width_sweep"],
     script:
-        "../scripts/variance_width_figure.py"
+        "../scripts/variance/width_figure.py"
 
 
 rule variance_claims:
@@ -132,7 +132,7 @@ rule variance_claims:
         width_sweep=config["variance"]["width_sweep"],
         scale=config["scale"],
     script:
-        "../scripts/variance_claims.py"
+        "../scripts/variance/claims.py"
 
 
 rule variance:

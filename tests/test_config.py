@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from noise_injection.config import ConfigError, load_schema, validate_config
+from noise_injection.workflow.config import ConfigError, load_schema, validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config" / "schema.yaml"

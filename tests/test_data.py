@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import torch
 
-from noise_injection import data as D
+from noise_injection.networks import data as D
 
 # --- digits, subsets, augmentation ------------------------------------------------------
 

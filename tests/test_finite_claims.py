@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from noise_injection.config import ConfigError, validate_config
-from noise_injection.finite_claims import PAPER_VALUE, claim_row, verdict
-from noise_injection.finite_structure import active, relabel_groups, structure
+from noise_injection.workflow.config import ConfigError, validate_config
+from noise_injection.claims.finite import PAPER_VALUE, claim_row, verdict
+from noise_injection.finite.structure import active, relabel_groups, structure
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from noise_injection import finite_data, reference
-from noise_injection.finite_models import (
+from noise_injection.finite import data as finite_data
+from noise_injection.finite import reference
+from noise_injection.finite.models import (
     DTYPE,
     GroupedModel,
     HadamardModel,
     TwoLayerLinearModel,
 )
-from noise_injection.smoothing import random_point, smoothing_check
+from noise_injection.finite.smoothing import random_point, smoothing_check
 
 
 def small_models():

@@ -4,16 +4,16 @@ error, same support / active groups / rank); plain GD from the same init does no
 import numpy as np
 import pytest
 
-from noise_injection import finite_data
-from noise_injection.finite import (
+from noise_injection.finite import data as finite_data
+from noise_injection.finite.pgd import (
     DEFAULTS,
     fit_group_lasso_pgd,
     fit_lasso_pgd,
     fit_nuclear_pgd,
     run_pgd,
 )
-from noise_injection.finite_compare import compare, reference_solution
-from noise_injection.finite_models import HadamardModel
+from noise_injection.finite.compare import compare, reference_solution
+from noise_injection.finite.models import HadamardModel
 
 TOL = 0.01  # structure threshold: 1% of the reference's largest magnitude (as in the config)
 

@@ -10,8 +10,8 @@ import torch
 from torch.func import functional_call
 from torch.nn import functional as F
 
-from noise_injection.hessian import hutchinson_trace
-from noise_injection.nets import build_model
+from noise_injection.networks.hessian import hutchinson_trace
+from noise_injection.networks.nets import build_model
 
 
 def exact_hessian(model, loss_fn, x, y) -> tuple[torch.Tensor, list[slice]]:

@@ -5,7 +5,7 @@ of the quick scale. Large MLPs are built on the meta device (shapes only, no mem
 import pytest
 import torch
 
-from noise_injection.nets import build_model
+from noise_injection.networks.nets import build_model
 
 MNIST = (1, 28, 28)
 CIFAR = (3, 32, 32)

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from noise_injection.config import ConfigError, validate_config
-from noise_injection.experiments import EXPERIMENTS, check_plot_sigma, run_paths, runs, sigma_label
-from noise_injection.network_claims import network_claims
-from noise_injection.network_runs import history_arrays
-from noise_injection.network_summary import summarize
+from noise_injection.workflow.config import ConfigError, validate_config
+from noise_injection.networks.experiments import EXPERIMENTS, check_plot_sigma, run_paths, runs, sigma_label
+from noise_injection.claims.networks import network_claims
+from noise_injection.networks.runs import history_arrays
+from noise_injection.networks.summary import summarize
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "config" / "schema.yaml"

@@ -4,7 +4,8 @@ the closed forms of paper.md section 2."""
 import numpy as np
 import pytest
 
-from noise_injection import finite_data, reference
+from noise_injection.finite import data as finite_data
+from noise_injection.finite import reference
 
 
 def test_lasso_reference_meets_kkt_with_and_without_normalized_columns():

@@ -4,14 +4,9 @@ timings add up the wall time of the run records."""
 import pandas as pd
 import pytest
 
-from noise_injection.results import make_record, write_json
-from noise_injection.review import (
-    CLAIM_COLUMNS,
-    claims_html,
-    combine_claims,
-    run_timings,
-    wall_time_behind,
-)
+from noise_injection.workflow.results import make_record, write_json
+from noise_injection.claims.table import CLAIM_COLUMNS, claims_html, combine_claims
+from noise_injection.workflow.timings import run_timings, wall_time_behind
 
 
 def write_claims(path, rows):

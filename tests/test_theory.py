@@ -6,7 +6,7 @@ import pytest
 import scipy.optimize
 import torch
 
-from noise_injection.perturbed_mc import _forward_backward, mean_field_weights, perturbed_statistics
+from noise_injection.variance.montecarlo import _forward_backward, mean_field_weights, perturbed_statistics
 from noise_injection.theory import (
     deep_linear_smoothed_risk,
     linear_effective_risk,

@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from noise_injection.data import ArrayDataset
-from noise_injection.train import (
+from noise_injection.networks.data import ArrayDataset
+from noise_injection.networks.train import (
     MomentumSGD,
     Protocol,
     Trainer,

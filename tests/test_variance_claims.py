@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import yaml
 
-from noise_injection.config import ConfigError, validate_config
-from noise_injection.variance_claims import (
+from noise_injection.workflow.config import ConfigError, validate_config
+from noise_injection.claims.variance import (
     CLAIM_COLUMNS,
     OPTIMUM_FACTOR,
     claims_table,
@@ -15,7 +15,7 @@ from noise_injection.variance_claims import (
     late_values,
     verdict,
 )
-from noise_injection.variance_study import fit_loglog, variance_with_se
+from noise_injection.variance.fits import fit_loglog, variance_with_se
 
 ROOT = Path(__file__).resolve().parents[1]
 

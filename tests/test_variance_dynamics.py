@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from noise_injection.linear_dynamics import (
+from noise_injection.variance.dynamics import (
     METHODS,
     advance,
     planted_regression,
     record_iterations,
     run_dynamics,
 )
-from noise_injection.perturbed_mc import perturbed_statistics
+from noise_injection.variance.montecarlo import perturbed_statistics
 from noise_injection.theory import linear_effective_risk_minimum, linear_smoothed_risk
 
 

@@ -1,0 +1,3 @@
+"""The paper's claims judged from our measurements: each stage's claim rows and the combined
+claims table. Used by the claims rules of rules/finite.smk, variance.smk, networks.smk and review.smk.
+"""

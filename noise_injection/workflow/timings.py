@@ -1,0 +1,54 @@
+"""Wall time and status of the runs behind the figures, read from their run records (every
+JSON with provenance that :mod:`noise_injection.workflow.results` writes)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+
+
+def _run_records(paths):
+    """(path, record) of every run record (a JSON with provenance) among ``paths``."""
+    for path in paths:
+        try:
+            record = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if isinstance(record, dict) and "provenance" in record:
+            yield Path(path), record
+
+
+def wall_time_behind(files) -> tuple[int, float]:
+    """Number of run records and their summed wall time (s) in the folders holding ``files``
+    (a figure's inputs): the runs a figure was drawn from."""
+    folders = {Path(f).parent for f in files}
+    records = [r for folder in sorted(folders) for _, r in _run_records(sorted(folder.glob("*.json")))]
+    return len(records), sum(float(r.get("wall_time_s", 0.0)) for r in records)
+
+
+def run_timings(results_dir: str | os.PathLike) -> pd.DataFrame:
+    """Wall time and status of every run record (a JSON with provenance) under results/,
+    grouped by the folder that holds it (one folder per stage or experiment)."""
+    results_dir = Path(results_dir)
+    rows = []
+    for path, record in _run_records(sorted(results_dir.rglob("*.json"))):
+        rows.append({
+            "group": str(path.parent.relative_to(results_dir)),
+            "status": record.get("status"),
+            "wall_time_s": float(record.get("wall_time_s", 0.0)),
+            "device": record["provenance"].get("device", "cpu"),
+        })
+    if not rows:
+        return pd.DataFrame(columns=["group", "runs", "diverged", "wall_time_s", "device"])
+    frame = pd.DataFrame(rows)
+    return (
+        frame.groupby("group")
+        .agg(runs=("status", "size"),
+             diverged=("status", lambda s: int((s == "diverged").sum())),
+             wall_time_s=("wall_time_s", "sum"),
+             device=("device", lambda d: ",".join(sorted(set(d)))))
+        .reset_index()
+    )

@@ -1,0 +1,26 @@
+"""Rule finite_figure_group: group norms vs sigma, PGD vs the group Lasso; plain GD."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from noise_injection.finite.structure import structures
+from noise_injection.finite.plots import contrast_panel, path_panel
+from noise_injection.workflow.plotting import save_figure, use_style
+from noise_injection.workflow.runlog import log_to_file
+
+log_to_file(snakemake.log[0])
+data = dict(np.load(snakemake.input.data))
+pgd, ref = np.load(snakemake.input.pgd), np.load(snakemake.input.reference)
+sigmas, mid = pgd["sigmas"], len(pgd["sigmas"]) // 2
+norms = structures("group_lasso", data, pgd["pgd"], 2)
+gd_norms = structures("group_lasso", data, pgd["gd"], 1)
+ref_norms = structures("group_lasso", data, ref["solutions"], 1)
+use_style()
+fig, (ax_path, ax_gd) = plt.subplots(1, 2, figsize=(11, 4))
+path_panel(ax_path, sigmas, norms, ref["path_sigmas"],
+           structures("group_lasso", data, ref["path_solutions"], 1), r"group norm $\|\beta_j\|$")
+ax_path.set_title("group Lasso path")
+contrast_panel(ax_gd, np.arange(norms.shape[-1]), gd_norms[0], norms[mid, 0], ref_norms[mid],
+               sigmas[mid], r"$\|\beta_j\|$", r"$\sum_j \|\beta_j\|$")
+ax_gd.set_xlabel("group j")
+save_figure(fig, *snakemake.output)

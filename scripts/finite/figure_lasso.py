@@ -1,0 +1,20 @@
+"""Rule finite_figure_lasso: PGD coefficients over the Lasso path, plain GD for contrast."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from noise_injection.finite.plots import contrast_panel, path_panel
+from noise_injection.workflow.plotting import save_figure, use_style
+from noise_injection.workflow.runlog import log_to_file
+
+log_to_file(snakemake.log[0])
+pgd, ref = np.load(snakemake.input.pgd), np.load(snakemake.input.reference)
+sigmas, mid = pgd["sigmas"], len(pgd["sigmas"]) // 2
+use_style()
+fig, (ax_path, ax_gd) = plt.subplots(1, 2, figsize=(11, 4))
+path_panel(ax_path, sigmas, pgd["pgd"], ref["path_sigmas"], ref["path_solutions"],
+           r"coefficient $\beta_i$")
+ax_path.set_title(r"Lasso path at $\alpha = 2\sigma^2$")
+contrast_panel(ax_gd, np.arange(pgd["gd"].shape[1]), pgd["gd"][0], pgd["pgd"][mid, 0],
+               ref["solutions"][mid], sigmas[mid], r"$\beta_i$", r"$\|\beta\|_1$")
+save_figure(fig, *snakemake.output)

@@ -1,0 +1,34 @@
+"""Rule finite_figure_smoothing: Monte-Carlo smoothed risk vs the closed form over sigma."""
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from noise_injection.workflow.plotting import SCHEME_COLORS, save_figure, use_style
+from noise_injection.workflow.runlog import log_to_file
+
+log_to_file(snakemake.log[0])
+table = pd.read_csv(snakemake.input[0])
+titles = {"lasso": "Hadamard (Lasso)", "group_lasso": "grouped (group Lasso)",
+          "nuclear": "two-layer linear (nuclear norm)"}
+use_style()
+models = list(dict.fromkeys(table.model))
+fig, axes = plt.subplots(2, len(models), figsize=(4 * len(models), 6), sharex=True,
+                         squeeze=False)
+for (ax_risk, ax_z), model in zip(axes.T, models):
+    rows = table[table.model == model]
+    ax_risk.plot(rows.sigma, rows.smoothed, color=SCHEME_COLORS["reference"],
+                 label=r"closed form $R_{eff} + C(\sigma)$")
+    ax_risk.plot(rows.sigma, rows.effective, ls=":", color=SCHEME_COLORS["reff"],
+                 label=r"2nd order: $R_{eff}$")
+    ax_risk.errorbar(rows.sigma, rows.monte_carlo, yerr=3 * rows.standard_error, fmt="o",
+                     mfc="none", color=SCHEME_COLORS["layer"], label="Monte Carlo ± 3 s.e.")
+    ax_risk.set(xscale="log", yscale="log", ylabel=r"$R_\sigma(\theta)$", title=titles[model])
+    ax_z.axhspan(-3, 3, color="0.9")
+    ax_z.plot(rows.sigma, rows.z_exact, "o-", color=SCHEME_COLORS["layer"], label="exact form")
+    ax_z.plot(rows.sigma, rows.z_second_order, "s:", color=SCHEME_COLORS["reff"],
+              label="2nd order")
+    ax_z.set(xlabel=r"$\sigma$ (noise std per parameter)", ylabel="(MC - form) / s.e.",
+             yscale="symlog")
+axes[0, 0].legend(fontsize=8)
+axes[1, 0].legend(fontsize=8)
+save_figure(fig, *snakemake.output)

@@ -1,0 +1,15 @@
+"""Rule claims_table: combine the stages' claims into results/claims.csv and an HTML table."""
+
+from pathlib import Path
+
+from noise_injection.claims.table import claims_html, combine_claims
+from noise_injection.workflow.runlog import log_to_file
+
+log = log_to_file(snakemake.log[0])
+table = combine_claims(snakemake.input)
+log.info("%d claims from %s", len(table), list(snakemake.input))
+table.to_csv(snakemake.output.csv, index=False)
+scale = snakemake.config["scale"]
+Path(snakemake.output.html).write_text(
+    claims_html(table, f"Paper vs this repository ({scale} scale)")
+)
