@@ -88,7 +88,11 @@ def script_config_reads(path: Path) -> list[str]:
     constant subscripts (``snakemake.config["networks"]["experiments"][name]`` reads
     ``networks.experiments``)."""
     keys = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    nodes = list(ast.walk(ast.parse(path.read_text())))
+    inner_links = {id(n.value) for n in nodes if isinstance(n, ast.Subscript)}
+    for node in nodes:
+        if id(node) in inner_links:
+            continue  # part of a longer chain: the outermost subscript is read
         chain, inner = [], node
         while isinstance(inner, ast.Subscript):
             chain.append(inner.slice)
