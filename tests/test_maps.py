@@ -28,6 +28,7 @@ def test_tracked_maps_are_up_to_date(workflows):
             f"{path.relative_to(ROOT)} is stale: run python -m noise_injection.workflow.maps")
 
 
+@pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs a git checkout")
 def test_maps_are_tracked_and_nothing_generated_beside_them_is():
     tracked = subprocess.run(["git", "ls-files", "figures", "data"], cwd=ROOT,
                              capture_output=True, text=True, check=True).stdout.split()
