@@ -70,6 +70,9 @@ def test_every_paper_figure_has_a_row_with_its_number(workflows):
     rows = maps.figure_rows(workflows)
     assert [r["paper"] for r in rows if r["number"]] == [f"Fig. {n}" for n in range(1, 13)]
     assert all(r["target"] == f"fig{r['number']}" for r in rows if r["number"])
+    # the report captions number the figures independently of the file names
+    assert all(r["title"].startswith(f"Fig. {r['number']}: ") for r in rows if r["number"])
+    assert all(not r["title"].startswith("Fig.") for r in rows if not r["number"])
 
 
 def test_claim_sources_name_files_of_the_dag_and_the_claim_ids_the_code_writes(workflows):
