@@ -34,9 +34,10 @@ def test_maps_are_tracked_and_nothing_generated_beside_them_is():
                              capture_output=True, text=True, check=True).stdout.split()
     assert sorted(tracked) == ["data/README.md", "figures/README.md"]
     ignored = subprocess.run(["git", "check-ignore", "figures/fig6_resnet18_sigma.pdf",
-                              "data/cifar-10-python.tar.gz", "data/finite/lasso.npz"],
+                              "data/cifar-10-python.tar.gz", "data/finite/lasso.npz",
+                              "noise-injection-ca78723.tar.gz"],
                              cwd=ROOT, capture_output=True, text=True)
-    assert len(ignored.stdout.split()) == 3, ignored.stdout
+    assert len(ignored.stdout.split()) == 4, ignored.stdout
 
 
 def snakemake_cli(*args):
