@@ -10,6 +10,8 @@ import torch
 from noise_injection.networks.data import ArrayDataset
 from noise_injection.networks.train import Protocol, evaluate, train_network
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 RUNNING_MEAN, RUNNING_VAR = (1.0, -1.0), (4.0, 0.25)
 #: points (x1, x2), labels; eval-mode logits ((x1 - 1) / 2, (x2 + 1) / 0.5).
 TRAIN = ([(3, -1), (1, -0.5), (1, -0.75), (5, -1)], [0, 0, 1, 0])

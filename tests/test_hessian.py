@@ -16,6 +16,8 @@ from noise_injection.networks.hessian import hutchinson_trace
 from noise_injection.networks.nets import build_model
 from noise_injection.workflow.config import validate_config
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -197,12 +199,3 @@ def test_eval_mode_is_used_and_the_training_mode_restored():
     assert model.training and not twin.training
     assert all(torch.equal(b, r) for b, r in zip(model.buffers(), running))
     assert all(p.grad is None for p in model.parameters())
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: intra-op threads only add contention (seconds per test on 2 cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

@@ -10,6 +10,8 @@ import pytest
 
 from noise_injection.injector.check import injector_statistics
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 SIGMA, STEPS, WIDTH = 0.1, 120, 8
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 import yaml
 
 from noise_injection.networks import runs
 from noise_injection.networks.train import Protocol
 from noise_injection.workflow.config import load_schema, validate_config
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -95,15 +96,6 @@ def same(a: dict, b: dict, rtol: float = 0.0) -> bool:
     return a.keys() == b.keys() and all(
         a[k].shape == b[k].shape and np.allclose(a[k], b[k], rtol=rtol, atol=0, equal_nan=True)
         for k in a)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny runs: intra-op threads only add contention on 2 cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

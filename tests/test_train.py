@@ -17,6 +17,8 @@ from noise_injection.networks.train import (
     train_network,
 )
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def tiny_data(n_train=48, n_test=24, seed=0, raw=False) -> ArrayDataset:
     g = torch.Generator().manual_seed(seed)
@@ -214,12 +216,3 @@ def test_checkpoint_of_another_run_is_ignored(tmp_path):
     other = Trainer(tiny_net(), data, protocol, scheme="none", sigma=0, seed=0, device="cpu")
     assert not other.try_resume(ckpt, run_key="b")
     assert other.epoch == 0
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny nets: intra-op threads only add contention (seconds per test on busy 2 cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

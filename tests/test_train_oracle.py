@@ -26,6 +26,8 @@ from noise_injection.networks.hessian import hutchinson_trace
 from noise_injection.networks.nets import build_model
 from noise_injection.networks.train import Protocol, Trainer, stream_seed
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 #: Agreement "to float rounding": float32 weights of order 1 after ~12 steps.
 ROUNDING = 1e-5
 #: A different noise seed must move the final weights by at least this factor more.
@@ -218,12 +220,3 @@ def test_trainer_equals_the_authors_loop_in_other_settings(changes, scheme):
         np.testing.assert_allclose(trainer.history[key], values, rtol=1e-5, atol=ROUNDING,
                                    err_msg=key)
     assert max_difference(ours, other) >= SEPARATION * max(agreement, ROUNDING)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: intra-op threads only add contention on 2 cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
