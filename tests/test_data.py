@@ -8,6 +8,7 @@ import hashlib
 import http.server
 import io
 import pickle
+import re
 import struct
 import tarfile
 import threading
@@ -212,8 +213,14 @@ def pinned(tiny, monkeypatch):
 
 
 def test_official_hashes_are_pinned():
-    for name, sha in [*D.FASHION_MNIST_FILES.values(), D.CIFAR10_ARCHIVE]:
-        assert len(sha) == 64 and int(sha, 16) >= 0, name
+    """Five distinct SHA-256 digests in hashlib's form (64 lowercase hex digits), one per
+    file name: a placeholder, a copy-paste twin or an upper-case digest (never equal to
+    ``hexdigest()``) fails."""
+    pinned = dict([*D.FASHION_MNIST_FILES.values(), D.CIFAR10_ARCHIVE])
+    assert len(pinned) == 5
+    for name, sha in pinned.items():
+        assert re.fullmatch(r"[0-9a-f]{64}", sha), name
+    assert len(set(pinned.values())) == 5
 
 
 def test_fashion_mnist_is_parsed_and_cached(server, tiny, pinned, tmp_path):

@@ -17,6 +17,8 @@ from noise_injection.networks.train import (
     train_network,
 )
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def tiny_data(n_train=48, n_test=24, seed=0, raw=False) -> ArrayDataset:
     g = torch.Generator().manual_seed(seed)
@@ -121,6 +123,48 @@ def test_divergence_stops_the_run_cleanly():
     assert out["status"] == "diverged"
     assert out["history"]["epoch"][-1] < 50
     assert not math.isfinite(out["history"]["train_loss"][-1])
+
+
+class NanLogits(torch.autograd.Function):
+    """NaN logits forward, zero gradient backward: a non-finite loss that leaves the weights
+    finite, so the batches after it are finite again."""
+
+    @staticmethod
+    def forward(ctx, logits):
+        return torch.full_like(logits, math.nan)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return torch.zeros_like(grad)
+
+
+class NanAtTrainingCall(torch.nn.Module):
+    """``tiny_net`` whose training-mode forward call number ``at`` (0-based) gives NaN."""
+
+    def __init__(self, at: int):
+        super().__init__()
+        self.net, self.at, self.calls = tiny_net(), at, 0
+
+    def forward(self, x):
+        out = self.net(x)
+        if self.training:
+            self.calls += 1
+            if self.calls == self.at + 1:
+                return NanLogits.apply(out)
+        return out
+
+
+def test_a_non_finite_loss_in_any_minibatch_ends_the_run_after_its_epoch():
+    """3 minibatches per epoch; the middle one of epoch 1 (step 4) has a NaN loss while the
+    last one of that epoch is finite: the run stops after epoch 2 with status diverged."""
+    data = tiny_data()
+    protocol = Protocol(lr=0.05, epochs=5, batch_size=16, eval_spacing="linear", eval_points=6)
+    out = train_network(NanAtTrainingCall(at=4), data, protocol, scheme="layer", sigma=0.1,
+                        seed=0, device="cpu", progress=False)
+    assert out["status"] == "diverged"
+    assert out["steps"] == 6
+    assert out["history"]["epoch"] == [0, 1, 2]
+    assert np.isfinite(out["history"]["train_loss"]).all()  # the weights stayed finite
 
 
 class Interrupt(Exception):

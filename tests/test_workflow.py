@@ -3,12 +3,17 @@ DAG at the smoke scale in a temporary directory (figures, results with provenanc
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
+
+from noise_injection.networks.experiments import runs
+from noise_injection.workflow.config import validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -44,9 +49,20 @@ def test_bad_config_fails_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists() and not (tmp_path / "figures").exists()
 
 
-def test_configfile_replaces_the_default_scale():
-    proc = snakemake("-n", "--configfile", SMOKE, "--printshellcmds")
-    assert proc.returncode == 0
+def training_jobs(scale: str) -> int:
+    """Number of train_network jobs of a scale: runs per experiment times seeds."""
+    networks = validate_config(yaml.safe_load((ROOT / "config" / f"{scale}.yaml").read_text()),
+                               ROOT / "config" / "schema.yaml")["networks"]
+    return networks["n_seeds"] * sum(len(runs(e)) for e in networks["experiments"].values())
+
+
+def test_configfile_replaces_the_default_scale(tmp_path):
+    """A dry run with the smoke file plans the smoke scale's training jobs, not the default's."""
+    assert training_jobs("smoke") != training_jobs("config")
+    proc = snakemake("-n", "--configfile", SMOKE, "--snakefile", str(ROOT / "Snakefile"),
+                     "--directory", str(tmp_path))
+    planned = re.search(r"^train_network\s+(\d+)\s*$", proc.stdout + proc.stderr, re.M)
+    assert planned and int(planned.group(1)) == training_jobs("smoke")
 
 
 @pytest.fixture(scope="module")
