@@ -302,7 +302,7 @@ class Trainer:
     # -- checkpoints -------------------------------------------------------------------------
     def state_dict(self) -> dict:
         return {
-            "protocol": asdict(self.protocol),
+            "protocol": asdict(self.protocol), "device": self.device.type,
             "epoch": self.epoch, "step": self.step, "status": self.status,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -316,6 +316,12 @@ class Trainer:
     def load_state_dict(self, state: dict) -> None:
         if state["protocol"] != asdict(self.protocol):
             raise ValueError("checkpoint was written with another protocol")
+        written_on = state.get("device", self.device.type)
+        if written_on != self.device.type:
+            # generator states differ between devices (CPU: Mersenne Twister, CUDA: Philox)
+            raise ValueError(f"checkpoint was written on {written_on} and cannot resume on "
+                             f"{self.device.type}: resume it on {written_on}, or load its "
+                             f"'model' entry into a model for evaluation on any device")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.injector.load_state_dict(state["injector"])
