@@ -160,8 +160,9 @@ class NoiseInjector:
             with torch.no_grad():
                 spares = [self._spare(i) for i in groups]
                 # the draws stay per tensor (torch has no foreach normal_, and one draw into a
-                # flat buffer would change the noise stream); the adds are one foreach op:
-                # ResNet-18, all-weights mode, 62 + 1 operators instead of 2 x 62
+                # flat buffer would change the noise stream); the adds are one foreach op.
+                # ResNet-18, all-weights mode, torch profiler on a CPU: 62 draws + 1 add
+                # instead of 62 + 62 (benchmarks/gpu_resnet18.py --ops-only)
                 for spare in spares:
                     spare.normal_(0.0, std, generator=self.generator)
                 if spares:
