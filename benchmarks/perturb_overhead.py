@@ -80,7 +80,7 @@ class AuthorsPerturbation:
             for i in self.groups(step):
                 p = self.params[i]
                 saved[i] = p.data
-                p.data = p.data + torch.normal(0.0, self.std, size=p.shape)
+                p.data = p.data + torch.normal(0.0, self.std, size=p.shape, device=p.device)
         body()
         for i, data in saved.items():
             self.params[i].data = data

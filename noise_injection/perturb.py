@@ -28,7 +28,8 @@ count). Buffers such as BatchNorm running statistics are never touched.
 
 Exactness and cost: each perturbed tensor gets a preallocated spare of the same shape, dtype,
 device and memory format. The perturbed weights w + std * N(0, I) are drawn into the spare
-(one pass beyond the Gaussian draw itself) and the parameter's ``.data`` is swapped with it;
+(one pass beyond the Gaussian draw itself; the adds of all perturbed tensors are one
+``torch._foreach_add_``) and the parameter's ``.data`` is swapped with it;
 on exit the original tensor is swapped back, untouched, so the restore is bit-exact (undoing by
 subtraction is not). The ``nn.Parameter`` objects stay the same, so optimizers, their state and
 gradients are unaffected; only the storage behind them changes while the ``with`` block runs,
@@ -157,11 +158,18 @@ class NoiseInjector:
         originals: dict[int, torch.Tensor] = {}
         try:
             with torch.no_grad():
-                for i in groups:
-                    p, spare = self.params[i], self._spare(i)
-                    spare.normal_(0.0, std, generator=self.generator).add_(p.data)
-                    originals[i] = p.data
-                    p.data = spare
+                spares = [self._spare(i) for i in groups]
+                # the draws stay per tensor (torch has no foreach normal_, and one draw into a
+                # flat buffer would change the noise stream); the adds are one foreach op.
+                # ResNet-18, all-weights mode, torch profiler on a CPU: 62 draws + 1 add
+                # instead of 62 + 62 (benchmarks/gpu_resnet18.py --ops-only)
+                for spare in spares:
+                    spare.normal_(0.0, std, generator=self.generator)
+                if spares:
+                    torch._foreach_add_(spares, [self.params[i].data for i in groups])
+                for i, spare in zip(groups, spares):
+                    originals[i] = self.params[i].data
+                    self.params[i].data = spare
             yield groups
         finally:
             for i, original in originals.items():

@@ -58,6 +58,9 @@ rule train_network:
         mem_mb=lambda wildcards: NETWORKS["experiments"][wildcards.experiment][
             "resources"
         ]["mem_mb"],
+        gpu_mem_mb=lambda wildcards: NETWORKS["experiments"][wildcards.experiment][
+            "resources"
+        ]["gpu_mem_mb"],
     params:
         checkpoint="results/networks/checkpoints/{experiment}/{scheme}_sigma{sigma}_seed{seed}.pt",
         # the experiment's settings: a run is redone when they change (e.g. another scale)

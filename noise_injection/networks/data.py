@@ -172,12 +172,23 @@ def random_crop_flip(x: torch.Tensor, padding: int = 4,
 
     ``x``: N x C x H x W, any dtype. Padding is 0: black for raw uint8 pixels (as
     torchvision's RandomCrop before Normalize), the mean colour for normalized images.
-    ``generator`` (optional) must live on ``x.device``.
+    ``generator`` (optional) must live on ``x.device``. The draws: offsets (2 x N, uniform in
+    0 .. 2 * padding, rows first), then flips (N, uniform in {0, 1}); :func:`crop_flip` applies
+    them.
     """
-    n, c, h, w = x.shape
-    padded = torch.nn.functional.pad(x, (padding, padding, padding, padding)).flatten(2)
+    n = x.shape[0]
     offsets = torch.randint(0, 2 * padding + 1, (2, n), generator=generator, device=x.device)
     flips = torch.randint(0, 2, (n,), generator=generator, device=x.device).bool()
+    return crop_flip(x, offsets, flips, padding)
+
+
+def crop_flip(x: torch.Tensor, offsets: torch.Tensor, flips: torch.Tensor,
+              padding: int) -> torch.Tensor:
+    """Image k of ``x`` zero-padded by ``padding``, cropped to H x W at row ``offsets[0, k]``
+    and column ``offsets[1, k]`` of the padded image, and flipped left-right where
+    ``flips[k]`` (bool); one gather for the whole batch. All three on the same device."""
+    n, c, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (padding, padding, padding, padding)).flatten(2)
     rows = offsets[0, :, None] + torch.arange(h, device=x.device)
     cols = offsets[1, :, None] + torch.arange(w, device=x.device)
     cols = torch.where(flips[:, None], cols.flip(1), cols)
