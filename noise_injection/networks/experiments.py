@@ -66,6 +66,33 @@ def runs(experiment: dict) -> list[tuple[str, str]]:
     return out
 
 
+def settings(experiment: dict) -> list[tuple[str, float]]:
+    """(scheme, sigma) of every setting of an experiment, sigma as a float."""
+    return [(scheme, float(sigma)) for scheme, sigma in runs(experiment)]
+
+
+def figure_columns(spec: FigureSpec, experiments: dict) -> list[tuple[str, float]]:
+    """The (experiment, sigma) of each column of a curves figure: every sigma that both
+    schemes ran ("sigma_columns"), else each experiment at its ``plot_sigma``."""
+    if spec.kind == "sigma_columns":
+        name = spec.experiments[0]
+        sigmas = experiments[name]["sigmas"]
+        return [(name, s) for s in sigmas["layer"] if s in sigmas["all"]]
+    return [(name, experiments[name]["plot_sigma"]) for name in spec.experiments]
+
+
+def figure_series(spec: FigureSpec, experiments: dict) -> dict[str, list[tuple[str, float]]]:
+    """Per experiment, the (scheme, sigma) series the figure draws: every setting for the
+    sigma sweep; plain (S)GD and both schemes at each column's sigma otherwise."""
+    if spec.kind == "sigma_sweep":
+        return {name: settings(experiments[name]) for name in spec.experiments}
+    series: dict[str, list[tuple[str, float]]] = {name: [("none", 0.0)]
+                                                  for name in spec.experiments}
+    for name, sigma in figure_columns(spec, experiments):
+        series[name] += [("layer", float(sigma)), ("all", float(sigma))]
+    return series
+
+
 def check_plot_sigma(name: str, experiment: dict) -> None:
     """The sigma shown in single-sigma figures must be one of both schemes' sigmas."""
     sigma = experiment["plot_sigma"]
