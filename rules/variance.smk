@@ -135,6 +135,18 @@ rule variance_claims:
         "../scripts/variance/claims.py"
 
 
+rule fig1:
+    input:
+        figure_files("fig1_variance_heatmap"),
+    localrule: True
+
+
+rule fig2:
+    input:
+        figure_files("fig2_linear_dynamics"),
+    localrule: True
+
+
 rule variance:
     input:
         figure_files("fig1_variance_heatmap"),
