@@ -56,8 +56,6 @@ rule review_notebook:
     localrule: True
     conda:
         "../envs/notebook.yaml"
-    params:
-        report_dir=os.path.join(workflow.basedir, "report"),
     notebook:
         "../notebooks/review.ipynb"
 
