@@ -151,7 +151,9 @@ def test_reruns_follow_code_content_not_timestamps(smoke_run, tmp_path):
         os.utime(path)
     assert dry_run_jobs(copy, smoke_run, config) == {}
     module = copy / "noise_injection" / "variance" / "fits.py"
-    module.write_text(module.read_text() + "\n# an edit\n")
+    module.write_text(module.read_text() + "\n# a comment changes no result\n")
+    assert dry_run_jobs(copy, smoke_run, config) == {}
+    module.write_text(module.read_text() + "\nEDITED = True\n")
     jobs = dry_run_jobs(copy, smoke_run, config)
     scripted = {}
     for stage_file in (copy / "rules").glob("*.smk"):

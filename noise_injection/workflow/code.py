@@ -2,8 +2,8 @@
 ``noise_injection`` package that it imports, directly or through other modules.
 
 Each rule passes the hash as a param, so Snakemake's ``params`` rerun trigger reruns exactly
-the jobs whose code changed; a ``touch`` or a checkout that leaves the content alone changes
-nothing. Imports are read from the source (``ast``), nothing is imported, so the Snakefile
+the jobs whose code changed; a ``touch``, a checkout that leaves the content alone, or an edit
+of comments or docstrings changes nothing. Imports are read from the source (``ast``), nothing is imported, so the Snakefile
 stays cheap to parse. Conditional or dynamic imports (``importlib``) are not seen: the
 library imports at the top of each module.
 """
@@ -75,10 +75,26 @@ def code_files(root: str | Path, script: str) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in seen)
 
 
+def _content(path: Path) -> bytes:
+    """What of a file can change results: a Python file's syntax tree without docstrings
+    (comments, docstrings and formatting do not count), any other file's bytes."""
+    if path.suffix != ".py":
+        return path.read_bytes()
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree).encode()
+
+
 @lru_cache(maxsize=None)
 def code_hash(root: str | Path, script: str) -> str:
-    """SHA-256 (first 16 hex digits) over the names and contents of :func:`code_files`."""
+    """SHA-256 (first 16 hex digits) over the names and contents (:func:`_content`) of
+    :func:`code_files`."""
     digest = hashlib.sha256()
     for name in code_files(root, script):
-        digest.update(name.encode() + b"\0" + (Path(root) / name).read_bytes() + b"\0")
+        digest.update(name.encode() + b"\0" + _content(Path(root) / name) + b"\0")
     return digest.hexdigest()[:16]
