@@ -178,3 +178,22 @@ def test_changing_bf16_reruns_the_training_jobs(smoke_run, tmp_path):
     runs = len(list((smoke_run / "results" / "networks").glob("*/*_seed*.json")))
     assert jobs.get("train_network") == runs
     assert not any(rule.startswith(("finite", "variance", "injector")) for rule in jobs)
+
+
+@pytest.mark.slow
+def test_a_curves_table_without_gd_stops_the_figure(smoke_run):
+    curves = smoke_run / "results" / "networks" / "mlp3_narrow" / "curves.csv"
+    saved = curves.read_text()
+    assert saved.startswith("scheme,")
+    curves.write_text("".join(line for line in saved.splitlines(keepends=True)
+                              if not line.startswith("none,")))
+    args = ("--cores", "1", "--snakefile", str(ROOT / "Snakefile"), "--directory",
+            str(smoke_run), "--configfile", SMOKE, "--forcerun", "network_figure_fig7_mlp3_narrow",
+            "fig7")
+    try:
+        proc = snakemake(*args, check=False)
+    finally:
+        curves.write_text(saved)
+        snakemake(*args)  # the figure as it was
+    assert proc.returncode != 0
+    assert f"{curves.relative_to(smoke_run)}: no rows for scheme=none" in proc.stdout + proc.stderr
