@@ -28,9 +28,9 @@ affine parameters each count). Buffers such as BatchNorm running statistics are 
 
 What is perturbed: every distinct tensor given, each once. A tensor listed twice counts once
 (merged by identity), so M is the number of distinct tensors. Frozen tensors
-(``requires_grad=False``) are left out by default, since no gradient is taken there and noise
-on them would only change the forward pass: they are neither perturbed nor counted in M.
-``include_frozen=True`` perturbs and counts them too.
+(``requires_grad=False``) are left out by default: the paper perturbs the weights that gradient
+descent trains, so they are neither perturbed nor counted in M. ``include_frozen=True``
+perturbs and counts them too.
 
 Safety: the block cannot be re-entered while a perturbation of the same tensors is active
 (from this or another injector): the inner block would perturb the perturbed weights and its
