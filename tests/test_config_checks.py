@@ -99,3 +99,18 @@ def test_train_sizes_and_arch_kwargs_match_the_library():
         taken = set(parameters) - {"in_features", "in_shape", "num_classes"}
         required = {k for k in taken if parameters[k].default is inspect.Parameter.empty}
         assert ARCH_KWARGS[arch] == (taken, required), arch
+
+
+def test_a_stage_turned_off_leaves_the_dag(tmp_path):
+    config = smoke_config()
+    del config["networks"]
+    config["stages_off"] = ["networks"]
+    path = tmp_path / "no_networks.yaml"
+    path.write_text(yaml.safe_dump(config))
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--snakefile",
+                           str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+                           "--configfile", str(path)], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout + proc.stderr
+    assert "finite_pgd" in out and "claims_table" in out
+    assert "train_network" not in out and "network_claims" not in out
