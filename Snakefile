@@ -5,7 +5,8 @@ import os
 
 from snakemake.utils import min_version
 
-from noise_injection.workflow.config import validate_config
+from noise_injection.workflow.code import code_hash
+from noise_injection.workflow.config import stages_on, validate_config
 
 min_version("8.8")
 
@@ -17,25 +18,37 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
-validate_config(config, os.path.join(workflow.basedir, "config", "schema.yaml"))
+validate_config(
+    config,
+    os.path.join(workflow.basedir, "config", "schema.yaml"),
+    ", ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml",
+)
+# The stages this configuration runs (a file may turn some off with 'stages_off').
+STAGES_ON = stages_on(config)
 
 
 report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
-include: "rules/injector.smk"
-include: "rules/finite.smk"
-include: "rules/variance.smk"
-include: "rules/networks.smk"
-include: "rules/review.smk"
+
+
+for _stage in STAGES_ON:
+
+    include: f"rules/{_stage}.smk"
+
+
+# Every rule that runs a script or notebook carries the content hash of that code (the file and
+# the library modules it imports) as its param 'code': with the rerun triggers of the profiles
+# (README, "Reruns"), editing the code reruns exactly the jobs that run it and a touch nothing.
+# (script and notebook paths are relative to rules/, where every rule lives)
+for _rule in workflow.rules:
+    if _rule.script or _rule.notebook:
+        _code = os.path.normpath(os.path.join("rules", _rule.script or _rule.notebook))
+        _rule.set_params(code=code_hash(workflow.basedir, _code))
 
 
 rule all:
     default_target: True
     input:
-        rules.injector.input,
-        rules.finite.input,
-        rules.variance.input,
-        rules.networks.input,
-        rules.review.input,
+        [getattr(rules, stage).input for stage in STAGES_ON],

@@ -23,8 +23,23 @@ Sigma convention (the experiments' one; the theory sections scale both schemes b
   schemes inject the same expected squared norm per coordinate-sweep (equal regularization).
 - ``mode="none"``: nothing is perturbed (plain (S)GD).
 
-M is the number of parameter tensors (weights, biases and normalization affine parameters each
-count). Buffers such as BatchNorm running statistics are never touched.
+M is the number of parameter tensors that can be perturbed (weights, biases and normalization
+affine parameters each count). Buffers such as BatchNorm running statistics are never touched.
+
+What is perturbed: every distinct tensor given, each once. A tensor listed twice counts once
+(merged by identity), so M is the number of distinct tensors. Frozen tensors
+(``requires_grad=False``) are left out by default: the paper perturbs the weights that gradient
+descent trains, so they are neither perturbed nor counted in M. ``include_frozen=True``
+perturbs and counts them too.
+
+Safety: the block cannot be re-entered while a perturbation of the same tensors is active
+(from this or another injector): the inner block would perturb the perturbed weights and its
+restore would hand back the outer noise, so it raises ``RuntimeError``. An optimizer step
+inside the block would update the perturbed copy, which the restore then throws away; an
+in-place update of a perturbed parameter (``p.add_``, ``torch.optim`` steps with the default
+or ``foreach`` implementation) is detected through the parameter's version counter and raises
+``RuntimeError`` after the restore. Writes that bypass the version counter (``p.data.add_``,
+``fused=True`` optimizers) cannot be seen; take the optimizer step after the block.
 
 Exactness and cost: each perturbed tensor gets a preallocated spare of the same shape, dtype,
 device and memory format. The perturbed weights w + std * N(0, I) are drawn into the spare
@@ -48,21 +63,31 @@ MODES = ("none", "all", "layer")
 ORDERS = ("cyclic", "random")
 
 
-def _as_tensor_list(params) -> list[torch.Tensor]:
-    """Materialize a module, a generator of parameters or an iterable of tensors."""
+#: ids of the tensors under an active perturbation (any injector), to refuse re-entry.
+_ACTIVE: set[int] = set()
+
+
+def _as_tensor_list(params, include_frozen: bool = False) -> list[torch.Tensor]:
+    """Materialize a module, a generator of parameters or an iterable of tensors: distinct
+    tensors (by identity, first occurrence kept), frozen ones left out unless
+    ``include_frozen``."""
     if isinstance(params, torch.nn.Module):
-        tensors = list(params.parameters())
+        given = list(params.parameters())
     elif isinstance(params, torch.Tensor):
-        tensors = [params]
+        given = [params]
     else:
-        tensors = list(params)
-    if not tensors:
-        raise ValueError("NoiseInjector needs at least one parameter tensor, got none")
-    for t in tensors:
+        given = list(params)
+    for t in given:
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"NoiseInjector takes tensors or a module, got {type(t).__name__}")
         if not t.is_floating_point():
             raise TypeError(f"cannot perturb a tensor of dtype {t.dtype}: floating point only")
+    distinct = list({id(t): t for t in given}.values())
+    tensors = [t for t in distinct if include_frozen or t.requires_grad]
+    if not tensors:
+        frozen = f" ({len(distinct)} frozen, requires_grad=False: pass include_frozen=True " \
+                 "to perturb them)" if distinct else ""
+        raise ValueError(f"NoiseInjector needs at least one parameter tensor, got none{frozen}")
     return tensors
 
 
@@ -70,16 +95,19 @@ class NoiseInjector:
     """Gaussian weight perturbation with an exact restore, for any training loop.
 
     Args:
-        params: a module, or an iterable of parameters / tensors (generators are materialized).
+        params: a module, or an iterable of parameters / tensors (generators are materialized;
+            a tensor given twice counts once).
         sigma: layer-wise standard deviation; ``mode="all"`` uses sigma / sqrt(M) per tensor.
         mode: "none", "all" or "layer".
         order: in layer mode, "cyclic" (tensor ``step % M``) or "random" (uniform).
         seed: seeds the run's single noise stream, on the parameters' device.
         generator: alternatively, a ``torch.Generator`` to draw from (on the parameters'
             device); ``seed`` must then be None.
+        include_frozen: also perturb (and count in M) tensors with ``requires_grad=False``.
 
     Attributes:
-        num_groups: M, the number of parameter tensors.
+        num_groups: M, the number of distinct parameter tensors perturbed (frozen ones only
+            with ``include_frozen``).
         last_group: index of the tensor perturbed at the last step (layer mode), -1 for all
             tensors (all mode), None before the first step and in mode "none".
     """
@@ -92,6 +120,7 @@ class NoiseInjector:
         order: str = "cyclic",
         seed: int | None = 0,
         generator: torch.Generator | None = None,
+        include_frozen: bool = False,
     ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -102,7 +131,7 @@ class NoiseInjector:
             raise ValueError(f"sigma must be a finite number >= 0, got {sigma}")
         if generator is not None and seed is not None:
             raise ValueError("give either seed or generator, not both")
-        self.params = _as_tensor_list(params)
+        self.params = _as_tensor_list(params, include_frozen)
         self.sigma = sigma
         self.mode = mode
         self.order = order
@@ -148,7 +177,18 @@ class NoiseInjector:
     @contextlib.contextmanager
     def perturb(self, step: int) -> Iterator[list[int]]:
         """Perturb the weights in place for the body of the ``with`` block, then restore them
-        bit for bit (also when the body raises). Yields the perturbed tensor indices."""
+        bit for bit, in reverse order (also when the body raises). Yields the perturbed tensor
+        indices.
+
+        Raises:
+            RuntimeError: on entry, when any of these tensors is already perturbed by an active
+                block; on exit (after the restore), when a perturbed parameter was updated in
+                place inside the block (an optimizer step there would be lost).
+        """
+        if any(id(p) in _ACTIVE for p in self.params):
+            raise RuntimeError("NoiseInjector.perturb re-entered: some of its tensors are "
+                               "already perturbed by an active perturb() block; leave that "
+                               "block first")
         groups = self.groups_for_step(step)
         if self.mode == "none":
             self.last_group = None
@@ -156,6 +196,8 @@ class NoiseInjector:
             self.last_group = groups[0] if self.mode == "layer" else -1
         std = self.std_per_tensor
         originals: dict[int, torch.Tensor] = {}
+        versions: dict[int, int] = {}
+        updated: list[int] = []
         try:
             with torch.no_grad():
                 spares = [self._spare(i) for i in groups]
@@ -168,13 +210,24 @@ class NoiseInjector:
                 if spares:
                     torch._foreach_add_(spares, [self.params[i].data for i in groups])
                 for i, spare in zip(groups, spares):
-                    originals[i] = self.params[i].data
-                    self.params[i].data = spare
+                    p = self.params[i]
+                    originals[i] = p.data
+                    p.data = spare
+                    _ACTIVE.add(id(p))
+                    versions[i] = p._version
             yield groups
+            updated = [i for i, v in versions.items() if self.params[i]._version != v]
         finally:
-            for i, original in originals.items():
-                self._spares[i] = self.params[i].data
-                self.params[i].data = original
+            for i in reversed(originals):
+                p = self.params[i]
+                self._spares[i] = p.data
+                p.data = originals[i]
+                _ACTIVE.discard(id(p))
+        if updated:
+            raise RuntimeError(
+                f"parameter tensor(s) {updated} were updated in place inside perturb(): the "
+                "update was applied to the perturbed copy and is lost with the restore; call "
+                "optimizer.step() after the with block")
 
     def state_dict(self) -> dict:
         """Generator states, for bit-exact resume from a checkpoint."""
@@ -190,6 +243,8 @@ class NoiseInjector:
         self.last_group = state["last_group"]
 
 
-def count_parameter_tensors(params: Iterable[torch.Tensor] | torch.nn.Module) -> int:
-    """M, the number of parameter tensors (the 'layers' of layer-wise noise)."""
-    return len(_as_tensor_list(params))
+def count_parameter_tensors(params: Iterable[torch.Tensor] | torch.nn.Module,
+                            include_frozen: bool = False) -> int:
+    """M, the number of distinct parameter tensors (the 'layers' of layer-wise noise), frozen
+    ones only with ``include_frozen``."""
+    return len(_as_tensor_list(params, include_frozen))

@@ -9,15 +9,13 @@
 from noise_injection.networks.experiments import (
     EXPERIMENTS,
     FIGURES,
+    NUMERICS,
     SCHEMES,
-    check_plot_sigma,
     dataset_flag,
     run_paths,
 )
 
 NETWORKS = config["networks"]
-for _name in EXPERIMENTS:
-    check_plot_sigma(_name, NETWORKS["experiments"][_name])
 
 
 rule download_dataset:
@@ -65,6 +63,8 @@ rule train_network:
         checkpoint="results/networks/checkpoints/{experiment}/{scheme}_sigma{sigma}_seed{seed}.pt",
         # the experiment's settings: a run is redone when they change (e.g. another scale)
         experiment=lambda wildcards: NETWORKS["experiments"][wildcards.experiment],
+        # device, bf16, channels_last: they change the numbers too
+        numerics={k: NETWORKS[k] for k in NUMERICS},
     script:
         "../scripts/networks/train.py"
 

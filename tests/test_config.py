@@ -31,7 +31,7 @@ def quick_config():
 
 def test_defaults_are_filled():
     config = quick_config()
-    del config["injector"]
+    config["injector"] = {}
     validate_config(config, SCHEMA)
     assert config["injector"] == {"width": 32, "sigma": 0.1, "steps": 600, "seed": 0}
 

@@ -124,3 +124,91 @@ def test_smoke_report_and_review_notebook(smoke_run):
     claims = (smoke_run / "results" / "claims.csv").read_text()
     for claim in ("C1", "C2", "C3", "C4", "C5", "C6"):
         assert claim in claims
+
+
+def checkout_copy(tmp_path):
+    """The workflow's sources (no results, environments or git data) copied to ``tmp_path``,
+    so that a test may touch and edit them."""
+    copy = tmp_path / "checkout"
+    shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "results", "figures", "logs", ".snakemake", "data", "docs",
+        "__pycache__", "*.egg-info", ".pytest_cache"))
+    return copy
+
+
+def dry_run_jobs(copy, workdir, configfile):
+    """{rule: jobs} that ``snakemake -n`` would run with the copy's Snakefile, library and
+    profile in ``workdir``."""
+    proc = subprocess.run(
+        [*SNAKEMAKE, "-n", "--snakefile", str(copy / "Snakefile"), "--directory", str(workdir),
+         "--configfile", str(configfile)], capture_output=True, text=True, cwd=copy.parent,
+        env={**os.environ, "PYTHONHASHSEED": "0", "PYTHONPATH": str(copy)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    if "Nothing to be done" in out:
+        return {}
+    stats = out.split("Job stats:")[1].split("total")[0]
+    return {m[0]: int(m[1]) for m in re.findall(r"^(\w+)\s+(\d+)$", stats, flags=re.M)}
+
+
+def rules_of(stage_file):
+    return set(re.findall(r"^rule (\w+):", stage_file.read_text(), flags=re.M))
+
+
+@pytest.mark.slow
+def test_reruns_follow_code_content_not_timestamps(smoke_run, tmp_path):
+    from noise_injection.workflow.code import code_files
+
+    copy = checkout_copy(tmp_path)
+    config = copy / "config" / "smoke.yaml"
+    assert dry_run_jobs(copy, smoke_run, config) == {}
+    for path in copy.rglob("*"):  # a checkout that changes no content
+        os.utime(path)
+    assert dry_run_jobs(copy, smoke_run, config) == {}
+    module = copy / "noise_injection" / "variance" / "fits.py"
+    module.write_text(module.read_text() + "\n# a comment changes no result\n")
+    assert dry_run_jobs(copy, smoke_run, config) == {}
+    module.write_text(module.read_text() + "\nEDITED = True\n")
+    jobs = dry_run_jobs(copy, smoke_run, config)
+    scripted = {}
+    for stage_file in (copy / "rules").glob("*.smk"):
+        for name, script in re.findall(r'^rule (\w+):\n(?:    .*\n|\n)*?    script:\n\s+"\.\./(\S+)"',
+                                       stage_file.read_text(), flags=re.M):
+            scripted[name] = script
+    uses_it = {name for name, script in scripted.items()
+               if "noise_injection/variance/fits.py" in code_files(copy, script)}
+    assert uses_it and uses_it <= set(jobs)
+    downstream = rules_of(copy / "rules" / "variance.smk") | rules_of(copy / "rules" / "review.smk")
+    assert set(jobs) <= downstream | {"all"}, set(jobs) - downstream
+
+
+@pytest.mark.slow
+def test_changing_bf16_reruns_the_training_jobs(smoke_run, tmp_path):
+    copy = checkout_copy(tmp_path)
+    config = copy / "config" / "smoke.yaml"
+    text = config.read_text()
+    assert "\nnetworks:\n" in text and "bf16" not in text  # the default, true
+    config.write_text(text.replace("\nnetworks:\n", "\nnetworks:\n  bf16: false\n"))
+    jobs = dry_run_jobs(copy, smoke_run, config)
+    runs = len(list((smoke_run / "results" / "networks").glob("*/*_seed*.json")))
+    assert jobs.get("train_network") == runs
+    assert not any(rule.startswith(("finite", "variance", "injector")) for rule in jobs)
+
+
+@pytest.mark.slow
+def test_a_curves_table_without_gd_stops_the_figure(smoke_run):
+    curves = smoke_run / "results" / "networks" / "mlp3_narrow" / "curves.csv"
+    saved = curves.read_text()
+    assert saved.startswith("scheme,")
+    curves.write_text("".join(line for line in saved.splitlines(keepends=True)
+                              if not line.startswith("none,")))
+    args = ("--cores", "1", "--snakefile", str(ROOT / "Snakefile"), "--directory",
+            str(smoke_run), "--configfile", SMOKE, "--forcerun", "network_figure_fig7_mlp3_narrow",
+            "fig7")
+    try:
+        proc = snakemake(*args, check=False)
+    finally:
+        curves.write_text(saved)
+        snakemake(*args)  # the figure as it was
+    assert proc.returncode != 0
+    assert f"{curves.relative_to(smoke_run)}: no rows for scheme=none" in proc.stdout + proc.stderr

@@ -66,19 +66,85 @@ def runs(experiment: dict) -> list[tuple[str, str]]:
     return out
 
 
-def check_plot_sigma(name: str, experiment: dict) -> None:
-    """The sigma shown in single-sigma figures must be one of both schemes' sigmas."""
-    sigma = experiment["plot_sigma"]
+def settings(experiment: dict) -> list[tuple[str, float]]:
+    """(scheme, sigma) of every setting of an experiment, sigma as a float."""
+    return [(scheme, float(sigma)) for scheme, sigma in runs(experiment)]
+
+
+def figure_columns(spec: FigureSpec, experiments: dict) -> list[tuple[str, float]]:
+    """The (experiment, sigma) of each column of a curves figure: every sigma that both
+    schemes ran ("sigma_columns"), else each experiment at its ``plot_sigma``."""
+    if spec.kind == "sigma_columns":
+        name = spec.experiments[0]
+        sigmas = experiments[name]["sigmas"]
+        return [(name, s) for s in sigmas["layer"] if s in sigmas["all"]]
+    return [(name, experiments[name]["plot_sigma"]) for name in spec.experiments]
+
+
+def figure_series(spec: FigureSpec, experiments: dict) -> dict[str, list[tuple[str, float]]]:
+    """Per experiment, the (scheme, sigma) series the figure draws: every setting for the
+    sigma sweep; plain (S)GD and both schemes at each column's sigma otherwise."""
+    if spec.kind == "sigma_sweep":
+        return {name: settings(experiments[name]) for name in spec.experiments}
+    series: dict[str, list[tuple[str, float]]] = {name: [("none", 0.0)]
+                                                  for name in spec.experiments}
+    for name, sigma in figure_columns(spec, experiments):
+        series[name] += [("layer", float(sigma)), ("all", float(sigma))]
+    return series
+
+
+#: Training images of each data set (train_subset may not exceed them): the digits split of
+#: :data:`networks.data.DIGITS_NUM_TRAIN`, FashionMNIST's and CIFAR-10's training sets.
+TRAIN_SIZES = {"digits": 1297, "fashion_mnist": 60000, "cifar10": 50000}
+#: Keyword arguments each architecture of :func:`networks.nets.build_model` takes (required
+#: ones in the second set).
+ARCH_KWARGS = {
+    "mlp": ({"widths"}, {"widths"}),
+    "toy_cnn": ({"channels", "hidden", "kernel_size", "padding"}, set()),
+    "fcnn": ({"channels", "num_pools"}, set()),
+    "resnet18": ({"width"}, set()),
+}
+
+
+def experiment_problems(name: str, experiment: dict) -> list[str]:
+    """What is wrong across the fields of one experiment's config, each naming its dotted key:
+    empty sigma lists, a ``plot_sigma`` that one scheme does not run, a ``train_subset``
+    larger than the data set, ``arch_kwargs`` the architecture does not take or lacks."""
+    key = f"networks.experiments.{name}"
+    problems = []
+    sigmas = experiment["sigmas"]
     for scheme in ("layer", "all"):
-        if sigma not in experiment["sigmas"][scheme]:
-            raise ValueError(f"networks.experiments.{name}.plot_sigma = {sigma} is not in "
-                             f"sigmas.{scheme} = {experiment['sigmas'][scheme]}")
+        if not sigmas[scheme]:
+            problems.append(f"'{key}.sigmas.{scheme}' is empty: give at least one sigma")
+        elif experiment["plot_sigma"] not in sigmas[scheme]:
+            problems.append(f"'{key}.plot_sigma' = {experiment['plot_sigma']} is not in "
+                            f"'{key}.sigmas.{scheme}' = {sigmas[scheme]}")
+    size = TRAIN_SIZES[experiment["dataset"]]
+    if experiment.get("train_subset", 0) > size:
+        problems.append(f"'{key}.train_subset' = {experiment['train_subset']} is larger than "
+                        f"the {size} training images of {experiment['dataset']}")
+    allowed, required = ARCH_KWARGS[experiment["arch"]]
+    given = set(experiment.get("arch_kwargs", {}))
+    if given - allowed:
+        problems.append(f"'{key}.arch_kwargs' has {sorted(given - allowed)}, which arch "
+                        f"{experiment['arch']!r} does not take; allowed: {sorted(allowed)}")
+    if required - given:
+        problems.append(f"'{key}.arch_kwargs' lacks {sorted(required - given)}, required by "
+                        f"arch {experiment['arch']!r}")
+    return problems
 
 
-def run_key(name: str, experiment: dict, scheme: str, sigma: str, seed: int) -> str:
-    """Identifies a run in its checkpoint: experiment config, scheme, sigma and seed."""
+#: Settings outside an experiment's section that change a run's numbers: they are params of
+#: the training rule (a change reruns it) and part of its checkpoint's run key.
+NUMERICS = ("device", "bf16", "channels_last")
+
+
+def run_key(name: str, experiment: dict, scheme: str, sigma: str, seed: int,
+            numerics: dict) -> str:
+    """Identifies a run in its checkpoint: experiment config, scheme, sigma, seed and the
+    ``numerics`` settings (:data:`NUMERICS`, with the device as the kind actually used)."""
     return json.dumps({"experiment": name, "config": experiment, "scheme": scheme,
-                       "sigma": sigma, "seed": seed}, sort_keys=True)
+                       "sigma": sigma, "seed": seed, "numerics": numerics}, sort_keys=True)
 
 
 

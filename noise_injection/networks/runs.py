@@ -12,9 +12,9 @@ import numpy as np
 import torch
 
 from noise_injection.networks.data import load_dataset
-from noise_injection.networks.experiments import METRICS, run_key
+from noise_injection.networks.experiments import METRICS, NUMERICS, run_key
 from noise_injection.networks.nets import build_model
-from noise_injection.networks.train import Protocol, stream_seed, train_network
+from noise_injection.networks.train import Protocol, resolve_device, stream_seed, train_network
 
 
 def protocol(experiment: dict, networks: dict) -> Protocol:
@@ -45,10 +45,12 @@ def train_run(name: str, networks: dict, scheme: str, sigma: str, seed: int,
     torch.manual_seed(stream_seed(seed, "init"))
     model = build_model(experiment["arch"], data.in_shape, data.num_classes,
                         **experiment["arch_kwargs"])
+    device = resolve_device(networks["device"])
+    numerics = {k: networks[k] for k in NUMERICS} | {"device": device.type}
     return train_network(model, data, protocol(experiment, networks), scheme=scheme,
                          sigma=float(sigma), seed=seed, order=experiment["order"],
-                         device=networks["device"], checkpoint=checkpoint,
-                         run_key=run_key(name, experiment, scheme, sigma, seed),
+                         device=device, checkpoint=checkpoint,
+                         run_key=run_key(name, experiment, scheme, sigma, seed, numerics),
                          progress=progress)
 
 

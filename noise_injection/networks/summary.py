@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from noise_injection.workflow.inputs import read_table, require_rows
+
 
 def _mean_std_sem(values: pd.Series) -> pd.Series:
     v = values.dropna().to_numpy(dtype=float)
@@ -34,3 +36,21 @@ def summarize(runs_long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
                                     n_diverged=("status", lambda s: int((s != "ok").sum())))
     final = counts.join(final).reset_index()
     return curves, final
+
+
+#: Columns of the tables :func:`summarize` writes (curves.csv, summary.csv).
+CURVE_COLUMNS = ("scheme", "sigma", "metric", "epoch", "mean", "std", "sem", "n")
+SUMMARY_COLUMNS = ("scheme", "sigma", "metric", "n_runs", "n_diverged", "mean", "std", "sem",
+                   "n")
+
+
+def read_checked(path, columns, series, metrics) -> pd.DataFrame:
+    """curves.csv or summary.csv of one experiment (rule aggregate_network), checked: the
+    ``columns`` and a row for every (scheme, sigma) of ``series`` and metric of ``metrics``;
+    :class:`~noise_injection.workflow.inputs.InputError` naming the file and what is missing
+    otherwise."""
+    table = read_table(path, "aggregate_network", columns)
+    require_rows(table, path, [{"scheme": scheme, "sigma": float(sigma), "metric": metric}
+                               for scheme, sigma in series for metric in metrics],
+                 "aggregate_network")
+    return table

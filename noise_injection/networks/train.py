@@ -23,15 +23,18 @@ A non-finite training loss ends the run with status "diverged" at the end of tha
 Checkpoints (atomic ``torch.save``, loaded with ``weights_only=True``) hold everything the
 rest of the run depends on: model, optimizer, injector and data-order / augmentation / probe
 generator states and the history, so a killed run resumed from its checkpoint ends with the
-same numbers, bit for bit on CPU, as an uninterrupted one.
+same numbers, bit for bit on CPU, as an uninterrupted one. A checkpoint that cannot be resumed
+(another run key, truncated, refused, not fitting) is moved aside and the run starts fresh.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import math
 import os
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -225,6 +228,8 @@ class Trainer:
         self.epoch = 0
         self.step = 0
         self.status = "ok"
+        self.started = time.perf_counter()
+        self.wall_time_before_s = 0.0  # restarts before this process (from the checkpoint)
         self.history: dict[str, list] = {k: [] for k in (
             "epoch", "lr", "train_loss", "train_acc", "test_loss", "test_acc",
             "hessian_trace", "hessian_per_tensor")}
@@ -333,25 +338,62 @@ class Trainer:
         self.history = state["history"]
 
     def save_checkpoint(self, path: str | os.PathLike, run_key: str) -> None:
-        """Atomic: written to a temporary file in the same folder, then renamed."""
+        """Atomic: written to a temporary file in the same folder, then renamed. Holds the
+        wall time over all restarts so far (``wall_time_total_s``)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        torch.save({"run_key": run_key, **self.state_dict()}, tmp)
+        torch.save({"run_key": run_key, "wall_time_total_s": self.wall_time_total_s(),
+                    **self.state_dict()}, tmp)
         os.replace(tmp, path)
 
+    def wall_time_total_s(self) -> float:
+        """Wall time of this run over all restarts: the time recorded in the checkpoint it
+        resumed from (up to that checkpoint) plus this process's time since it started."""
+        return self.wall_time_before_s + time.perf_counter() - self.started
+
     def try_resume(self, path: str | os.PathLike, run_key: str) -> bool:
-        """Load the checkpoint at ``path`` if it exists and belongs to ``run_key``."""
+        """Load the checkpoint at ``path`` if it exists and belongs to ``run_key``. One that
+        belongs to another key, is truncated or damaged, is refused by ``weights_only`` or does
+        not fit this trainer is moved aside (renamed ``<name>.<reason>[.k]``, logged with its
+        path) and the run starts fresh: a checkpoint never traps a run."""
         path = Path(path)
         if not path.exists():
             return False
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if state.get("run_key") != run_key:
-            log.warning("ignoring checkpoint %s: it belongs to another run", path)
-            return False
-        self.load_state_dict(state)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as err:
+            # torch's message goes on to suggest weights_only=False: not for files we did
+            # not write, so only its diagnosis is logged
+            detail = str(err).split("WeightsUnpickler error:")[-1].strip().splitlines()[0]
+            reason = "refused" if "Unsupported global" in detail else "unreadable"
+            return self._move_aside(path, reason, f"torch.load(weights_only=True): {detail}")
+        except (RuntimeError, EOFError, ValueError, OSError) as err:
+            return self._move_aside(path, "unreadable", f"{type(err).__name__}: {err}")
+        if not isinstance(state, dict) or state.get("run_key") != run_key:
+            return self._move_aside(path, "other-run", "it belongs to another run key")
+        fresh = copy.deepcopy(self.state_dict())
+        try:
+            self.load_state_dict(state)
+        except (KeyError, ValueError, RuntimeError, TypeError) as err:
+            self.load_state_dict(fresh)
+            return self._move_aside(path, "incompatible", err)
+        self.wall_time_before_s = float(state.get("wall_time_total_s", 0.0))
         log.info("resumed from %s at epoch %d", path, self.epoch)
         return True
+
+    @staticmethod
+    def _move_aside(path: Path, reason: str, why) -> bool:
+        """Rename a checkpoint that cannot be resumed to ``<name>.<reason>`` (``.1``, ``.2``,
+        ... if taken) and log it; returns False (nothing resumed)."""
+        target, k = path.with_name(f"{path.name}.{reason}"), 0
+        while target.exists():
+            k += 1
+            target = path.with_name(f"{path.name}.{reason}.{k}")
+        os.replace(path, target)
+        log.warning("checkpoint %s cannot be resumed (%s: %s): moved to %s; starting fresh",
+                    path, reason, why, target)
+        return False
 
     # -- the run -----------------------------------------------------------------------------
     def run(self, checkpoint: str | os.PathLike | None = None, run_key: str = "",
@@ -400,13 +442,16 @@ def train_network(model: torch.nn.Module, data: ArrayDataset, protocol: Protocol
                   device: str = "auto", checkpoint: str | os.PathLike | None = None,
                   run_key: str = "", progress: bool = True,
                   on_epoch_end: Callable[[Trainer], None] | None = None) -> dict:
-    """Train one run and return ``{"status", "history", "wall_time_s", "device",
-    "num_tensors", "steps"}`` (history: lists per metric, see :class:`Trainer`; wall_time_s:
-    this process only, so a resumed run counts the time since its restart)."""
+    """Train one run and return ``{"status", "history", "wall_time_s", "wall_time_total_s",
+    "device", "num_tensors", "steps"}`` (history: lists per metric, see :class:`Trainer`;
+    wall_time_s: this process only; wall_time_total_s: over all restarts of a resumed run,
+    counting each killed process up to its last checkpoint)."""
     start = time.perf_counter()
     trainer = Trainer(model, data, protocol, scheme=scheme, sigma=sigma, seed=seed, order=order,
                       device=device)
     history = trainer.run(checkpoint, run_key, on_epoch_end=on_epoch_end, progress=progress)
-    return {"status": trainer.status, "history": history,
-            "wall_time_s": time.perf_counter() - start, "device": str(trainer.device),
+    wall_time_s = time.perf_counter() - start
+    return {"status": trainer.status, "history": history, "wall_time_s": wall_time_s,
+            "wall_time_total_s": trainer.wall_time_before_s + wall_time_s,
+            "device": str(trainer.device),
             "num_tensors": trainer.injector.num_groups, "steps": trainer.step}

@@ -2,7 +2,9 @@
 
 A record is a JSON object ``{"config", "seed", "status", "wall_time_s", "provenance", ...}``
 with ``status`` one of :data:`STATUSES`. Files are written atomically (temporary file in the
-same folder, then rename), so a killed job never leaves a half-written result behind.
+same folder, then rename), so a killed job never leaves a half-written result behind, and get
+the permissions the process's umask gives a new file (0644 under umask 022), as ``open`` would,
+so other users can read them on shared storage.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from noise_injection.workflow.inputs import read_json  # noqa: F401  (checked read, re-exported)
 
 STATUSES = ("ok", "diverged")
 _VERSIONED = ("noise-injection", "numpy", "torch", "scipy", "scikit-learn", "snakemake")
@@ -92,6 +96,12 @@ def _jsonable(obj):
     return obj
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: str | os.PathLike, write) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -99,6 +109,7 @@ def _atomic_write(path: str | os.PathLike, write) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would survive the rename
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -109,11 +120,6 @@ def write_json(path: str | os.PathLike, record: dict) -> None:
     """Write ``record`` as indented JSON, atomically (nan/inf become strings)."""
     text = json.dumps(_jsonable(record), indent=2, sort_keys=False) + "\n"
     _atomic_write(path, lambda fh: fh.write(text.encode()))
-
-
-def read_json(path: str | os.PathLike) -> dict:
-    with open(path) as fh:
-        return json.load(fh)
 
 
 def write_npz(path: str | os.PathLike, **arrays) -> None:

@@ -21,12 +21,17 @@ def _run_records(paths):
             yield Path(path), record
 
 
+def wall_time(record: dict) -> float:
+    """A run's wall time in seconds, over all restarts when it was resumed from a checkpoint."""
+    return float(record.get("wall_time_total_s", record.get("wall_time_s", 0.0)))
+
+
 def wall_time_behind(files) -> tuple[int, float]:
     """Number of run records and their summed wall time (s) in the folders holding ``files``
     (a figure's inputs): the runs a figure was drawn from."""
     folders = {Path(f).parent for f in files}
     records = [r for folder in sorted(folders) for _, r in _run_records(sorted(folder.glob("*.json")))]
-    return len(records), sum(float(r.get("wall_time_s", 0.0)) for r in records)
+    return len(records), sum(wall_time(r) for r in records)
 
 
 def run_timings(results_dir: str | os.PathLike) -> pd.DataFrame:
@@ -38,7 +43,7 @@ def run_timings(results_dir: str | os.PathLike) -> pd.DataFrame:
         rows.append({
             "group": str(path.parent.relative_to(results_dir)),
             "status": record.get("status"),
-            "wall_time_s": float(record.get("wall_time_s", 0.0)),
+            "wall_time_s": wall_time(record),
             "device": record["provenance"].get("device", "cpu"),
         })
     if not rows:

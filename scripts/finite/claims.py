@@ -3,11 +3,12 @@
 import pandas as pd
 
 from noise_injection.claims.finite import claim_row
+from noise_injection.workflow.inputs import read_table
 from noise_injection.workflow.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 cfg = snakemake.params.cfg
-summary = pd.read_csv(snakemake.input[0])
+summary = read_table(snakemake.input[0])
 rows = [claim_row(model, summary[summary.model == model], cfg["max_rel_error"],
                   cfg["structure_tol"], snakemake.config["scale"])
         for model in dict.fromkeys(summary.model)]

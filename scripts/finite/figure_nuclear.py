@@ -2,18 +2,18 @@
 nuclear-norm solution, plain GD for contrast."""
 
 import matplotlib.pyplot as plt
-import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from noise_injection.finite.structure import active, structures
 from noise_injection.finite.plots import path_panel
 from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, save_figure, use_style
+from noise_injection.workflow.inputs import read_npz
 from noise_injection.workflow.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
 tol = snakemake.params.cfg["structure_tol"]
-data = dict(np.load(snakemake.input.data))
-pgd, ref = np.load(snakemake.input.pgd), np.load(snakemake.input.reference)
+data = read_npz(snakemake.input.data)
+pgd, ref = read_npz(snakemake.input.pgd), read_npz(snakemake.input.reference)
 sigmas = pgd["sigmas"]
 values = structures("nuclear", data, pgd["pgd"], 2)
 ref_values = structures("nuclear", data, ref["solutions"], 1)

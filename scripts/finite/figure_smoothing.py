@@ -1,13 +1,13 @@
 """Rule finite_figure_smoothing: Monte-Carlo smoothed risk vs the closed form over sigma."""
 
 import matplotlib.pyplot as plt
-import pandas as pd
 
 from noise_injection.workflow.plotting import SCHEME_COLORS, save_figure, use_style
+from noise_injection.workflow.inputs import read_table
 from noise_injection.workflow.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
-table = pd.read_csv(snakemake.input[0])
+table = read_table(snakemake.input[0])
 titles = {"lasso": "Hadamard (Lasso)", "group_lasso": "grouped (group Lasso)",
           "nuclear": "two-layer linear (nuclear norm)"}
 use_style()

@@ -1,18 +1,18 @@
 """Rule finite_summary: every PGD and GD run against the reference, one CSV row each."""
 
-import numpy as np
 import pandas as pd
 
 from noise_injection.finite.compare import summary_rows
+from noise_injection.workflow.inputs import read_npz
 from noise_injection.workflow.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 cfg = snakemake.params.cfg
 rows = []
 for model in snakemake.params.models:
-    data = dict(np.load(snakemake.input[f"{model}_data"]))
-    path = dict(np.load(snakemake.input[f"{model}_pgd"]))
-    references = np.load(snakemake.input[f"{model}_reference"])["solutions"]
+    data = read_npz(snakemake.input[f"{model}_data"])
+    path = read_npz(snakemake.input[f"{model}_pgd"])
+    references = read_npz(snakemake.input[f"{model}_reference"])["solutions"]
     rows += summary_rows(model, data, path, references, cfg["structure_tol"])
 table = pd.DataFrame(rows)
 table.to_csv(snakemake.output[0], index=False)

@@ -2,14 +2,15 @@
 
 Curves: mean +- 1 std over seeds vs iterations (full batch) or epochs (minibatch), log x axis.
 Fig. 6 (sigma sweep): final test accuracy and Hessian trace vs sigma, mean +- s.e.m., the
-noiseless run drawn at sigma = 1e-3. Runs that diverged are counted in the legend.
+noiseless run drawn at sigma = 1e-3. Runs that diverged are counted in the legend. The tables
+are checked first: a series the figure draws that is missing stops the job naming the file.
 """
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
-from noise_injection.networks.experiments import FIGURES
+from noise_injection.networks.experiments import FIGURES, figure_columns, figure_series
+from noise_injection.networks.summary import CURVE_COLUMNS, SUMMARY_COLUMNS, read_checked
 from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, save_figure, use_style
 from noise_injection.workflow.runlog import log_to_file
 
@@ -22,8 +23,11 @@ SGD_SIGMA = 1e-3  # where the noiseless run is drawn on Fig. 6's log sigma axis
 
 spec = FIGURES[snakemake.params.figure]
 experiments = snakemake.config["networks"]["experiments"]
-curves = {name: pd.read_csv(path) for name, path in zip(spec.experiments, snakemake.input.curves)}
-final = {name: pd.read_csv(path) for name, path in zip(spec.experiments, snakemake.input.summary)}
+series = figure_series(spec, experiments)
+curves = {name: read_checked(path, CURVE_COLUMNS, series[name], spec.metrics)
+          for name, path in zip(spec.experiments, snakemake.input.curves)}
+final = {name: read_checked(path, SUMMARY_COLUMNS, series[name], spec.metrics)
+         for name, path in zip(spec.experiments, snakemake.input.summary)}
 
 
 def describe(name):
@@ -51,8 +55,6 @@ def draw_curves(ax, name, sigma, metric):
     for scheme, s in (("none", 0.0), ("layer", sigma), ("all", sigma)):
         rows = table[(table["scheme"] == scheme) & np.isclose(table["sigma"], s)
                      & (table["metric"] == metric) & (table["epoch"] > 0)].sort_values("epoch")
-        if rows.empty:
-            continue
         label = SCHEME_LABELS[scheme] + ("" if scheme == "none" else f", $\\sigma$={s:g}")
         color = SCHEME_COLORS[scheme]
         ax.plot(rows["epoch"], rows["mean"], color=color, marker=".",
@@ -70,12 +72,7 @@ def draw_curves(ax, name, sigma, metric):
 
 
 def curve_figure():
-    if spec.kind == "sigma_columns":
-        name = spec.experiments[0]
-        columns = [(name, s) for s in experiments[name]["sigmas"]["layer"]
-                   if s in experiments[name]["sigmas"]["all"]]
-    else:
-        columns = [(name, experiments[name]["plot_sigma"]) for name in spec.experiments]
+    columns = figure_columns(spec, experiments)
     rows = len(spec.metrics)
     fig, axes = plt.subplots(rows, len(columns), figsize=(4.2 * len(columns), 3.0 * rows),
                              squeeze=False)

@@ -1,7 +1,8 @@
 """Rule train_network: train one run (experiment, scheme, sigma, seed); write JSON + NPZ.
 
 The checkpoint (params.checkpoint) is outside the declared outputs, so it survives a killed or
-failed job and the rerun resumes from it; it is deleted once the outputs are written.
+failed job and the rerun resumes from it; it is deleted once the outputs are written. The
+record's wall_time_s is this job's; wall_time_total_s adds the killed jobs before it.
 """
 
 from pathlib import Path
@@ -32,6 +33,7 @@ write_json(snakemake.output.json, make_record(
      **experiment, "device_setting": networks["device"], "bf16": networks["bf16"],
      "channels_last": networks["channels_last"]},
     seed, out["status"], out["wall_time_s"], device=out["device"],
-    num_tensors=out["num_tensors"], steps=out["steps"], final=final_metrics(history),
+    wall_time_total_s=out["wall_time_total_s"], num_tensors=out["num_tensors"],
+    steps=out["steps"], final=final_metrics(history),
     eval_epochs=history["epoch"]))
 Path(snakemake.params.checkpoint).unlink(missing_ok=True)

@@ -2,10 +2,13 @@
 
 from pathlib import Path
 
-from noise_injection.claims.table import claims_html, combine_claims
+from noise_injection.claims.table import CLAIM_COLUMNS, claims_html, combine_claims
+from noise_injection.workflow.inputs import read_table
 from noise_injection.workflow.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
+for path in snakemake.input:  # each stage's claims parse and have the columns, or name the file
+    read_table(path, columns=CLAIM_COLUMNS, dtype=str, keep_default_na=False)
 table = combine_claims(snakemake.input)
 log.info("%d claims from %s", len(table), list(snakemake.input))
 table.to_csv(snakemake.output.csv, index=False)
