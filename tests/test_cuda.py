@@ -333,5 +333,9 @@ def test_checkpoint_from_another_device_is_refused_clearly(tmp_path):
     torch.save({**state, "device": "cuda"}, ckpt)
     fresh = trainer()
     with pytest.raises(ValueError, match="written on cuda and cannot resume on cpu"):
-        fresh.try_resume(ckpt, run_key="k")
-    assert fresh.epoch == 0
+        fresh.load_state_dict(torch.load(ckpt, weights_only=True))
+    # through try_resume the checkpoint never traps the run: moved aside, the run starts fresh
+    fresh = trainer()
+    assert fresh.try_resume(ckpt, run_key="k") is False
+    assert fresh.epoch == 0 and not ckpt.exists()
+    assert (tmp_path / "run.pt.incompatible").exists()
