@@ -1,5 +1,6 @@
 """Rule network_claims: claims C5 and C6 (paper.md section 5) from the experiments' final
-metrics -> results/networks/claims.csv."""
+metrics: per claim a claim line and one row per declared comparison ->
+results/networks/claims.csv."""
 
 import pandas as pd
 
@@ -13,4 +14,5 @@ summaries = {name: pd.read_csv(path) for name, path in zip(EXPERIMENTS, snakemak
 table = network_claims(summaries, snakemake.config["networks"]["experiments"],
                        snakemake.config["scale"])
 table.to_csv(snakemake.output[0], index=False)
-log.info("claims:\n%s", table[["claim", "verdict", "measured"]].to_string())
+log.info("claims:\n%s", table[["claim", "row", "verdict", "estimate", "ci_low", "ci_high",
+                               "n_ok"]].to_string())
