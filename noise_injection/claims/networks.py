@@ -164,8 +164,8 @@ def _acc_gap(key: str, scheme: str, reference: str = "none"):
     return paper.value(key, scheme) - paper.value(key, reference)
 
 
-def _text(effect) -> str:
-    return "no number given" if effect is None else f"{effect:+.3g}"
+def _text(effect, unit: str = "points") -> str:
+    return "no number given" if effect is None else f"{effect:+.3g} {unit}".rstrip()
 
 
 def c5_comparisons(configs: dict) -> dict[str, list[Comparison]]:
@@ -187,14 +187,14 @@ def c5_comparisons(configs: dict) -> dict[str, list[Comparison]]:
             out["C5a"].append(Comparison(
                 "C5a", f"{name} s={sigma:g}", "layer-wise noise improves final test accuracy "
                 "over plain (S)GD", ACCURACY, terms, +1, gain,
-                f"layer - GD {_text(gain)} points", paper.source(key)))
+                f"layer - GD {_text(gain)}", paper.source(key)))
             trace = (paper.value("mlp5_wide_hessian_trace", "layer")
                      - paper.value("mlp5_wide_hessian_trace", "none")
                      if name == "mlp5_wide" else None)
             out["C5b"].append(Comparison(
                 "C5b", f"{name} s={sigma:g}", "layer-wise noise lowers the final Hessian "
                 "trace compared with plain (S)GD", TRACE, terms, -1, trace,
-                f"lower; layer - GD {_text(trace)}" if trace is not None else
+                f"lower; layer - GD {_text(trace, '')}" if trace is not None else
                 "lower (Figs. 7-12; no number given)",
                 paper.source("mlp5_wide_hessian_trace")))
     exp = configs[SIGMA_SWEEP]
@@ -207,7 +207,7 @@ def c5_comparisons(configs: dict) -> dict[str, list[Comparison]]:
         "grows", ACCURACY,
         ((SIGMA_SWEEP, "all", low, f"all s={low:g}", 1),
          (SIGMA_SWEEP, "all", high, f"all s={high:g}", -1)), +1, drop,
-        f"all s={low:g} - all s={high:g}: {_text(drop)} points", paper.source(key)))
+        f"all s={low:g} - all s={high:g}: {_text(drop)}", paper.source(key)))
     for narrow, wide in WIDTH_PAIRS:
         terms = []
         for name, sign in ((narrow, 1), (wide, -1)):
@@ -218,7 +218,7 @@ def c5_comparisons(configs: dict) -> dict[str, list[Comparison]]:
         out["C5d"].append(Comparison(
             "C5d", f"{narrow} vs {wide}", "all-weights noise degrades as the width grows",
             ACCURACY, tuple(terms), +1, gap,
-            f"(all - GD) narrow - wide: {_text(gap)} points",
+            f"(all - GD) narrow - wide: {_text(gap)}",
             paper.source(f"{wide}_test_acc")))
     return out
 
@@ -247,7 +247,7 @@ def c6_comparisons(config: dict) -> dict[str, list[Comparison]]:
             "for sigma up to about 1", ACCURACY,
             ((RESNET, "layer", sigma, f"layer s={sigma:g}", 1),
              (RESNET, "none", 0.0, "SGD", -1)), +1, effect,
-            f"layer - SGD {_text(effect)} points; margin {margin:.2f} = spread of the paper's "
+            f"layer - SGD {_text(effect)}; margin {margin:.2f} = spread of the paper's "
             "layer-wise means", paper.source("resnet18_layer_test_acc"), margin=margin))
     terms = ((RESNET, "all", collapse, f"all s={collapse:g}", 1),
              (RESNET, "none", 0.0, "SGD", -1))
