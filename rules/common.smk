@@ -34,6 +34,11 @@ def figure_labels(name):
     return labels
 
 
+def paper_numbers():
+    """The registry of the paper's numbers that every claims rule reads."""
+    return os.path.join(workflow.basedir, "config", "paper_numbers.yaml")
+
+
 def seeds(section):
     """The seeds of a config section: 0 .. n_seeds - 1."""
     return list(range(config[section]["n_seeds"]))

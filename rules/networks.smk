@@ -115,7 +115,8 @@ for _figure, _spec in FIGURES.items():
 
 rule network_claims:
     input:
-        [f"results/networks/{e}/summary.csv" for e in EXPERIMENTS],
+        summaries=[f"results/networks/{e}/summary.csv" for e in EXPERIMENTS],
+        numbers=paper_numbers(),
     output:
         "results/networks/claims.csv",
     log:

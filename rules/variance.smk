@@ -121,6 +121,7 @@ rule variance_claims:
             "results/variance/dynamics/width{width}.json",
             width=config["variance"]["dynamics"]["widths"],
         ),
+        numbers=paper_numbers(),
     output:
         "results/variance/claims.csv",
     log:

@@ -186,3 +186,9 @@ def test_paper_effects_come_from_the_corrected_registry():
     assert c5a.loc["mlp3_wide s=0.05", "paper"] == "layer - GD +0.5 points"
     assert c5a.loc["mlp3_wide s=0.01", "paper"] == "layer - GD no number given"
     assert "read off the figure" in c5a.loc["toy_cnn s=0.05", "paper_source"]
+
+
+def test_one_sigma_cannot_show_a_trend_in_sigma():
+    smoke = claims(scale="smoke")
+    assert line(smoke, "C5c").verdict == "not run at this scale"
+    assert "one all-weights sigma only" in rows(smoke, "C5c").measured.iloc[0]

@@ -55,7 +55,7 @@ def model_rows(model: str, summary: pd.DataFrame, cfg: dict, scale: str) -> list
     pgd, gd = summary[summary.method == "pgd"], summary[summary.method == "gd"]
     ok = (pgd["status"] == "ok").to_numpy()
     n_ok = f"PGD {int(ok.sum())}/{len(pgd)}"
-    base = dict(paper=f"{paper.value('finite_exact')} ({paper.entry('finite_exact')['note']})",
+    base = dict(paper=f"gap {paper.value('finite_exact')}: {paper.entry('finite_exact')['note']}",
                 paper_source=paper.source("finite_exact"), n_ok=n_ok, scale=scale)
     rows = []
     for column, name, key in QUANTITIES:

@@ -10,7 +10,7 @@ from noise_injection.workflow.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 
-summaries = {name: pd.read_csv(path) for name, path in zip(EXPERIMENTS, snakemake.input)}
+summaries = {name: pd.read_csv(path) for name, path in zip(EXPERIMENTS, snakemake.input.summaries)}
 table = network_claims(summaries, snakemake.config["networks"]["experiments"],
                        snakemake.config["scale"])
 table.to_csv(snakemake.output[0], index=False)
