@@ -28,11 +28,12 @@ def configs(scale="config"):
 
 
 def claims(layer=0.0, all_=lambda name, sigma: 0.0, trace=0.0, spread=SPREAD, diverged=(),
-           scale="config", resnet=None):
+           scale="config", resnet=None, all_trace=10.0):
     """Claims on synthetic seed tables: test accuracy 80 (+ layer / + all_(name, sigma)),
-    Hessian trace 100 (- trace for layer-wise noise, + 10 for all-weights noise); the
-    (experiment, scheme, sigma) in ``diverged`` diverge in every seed; ``resnet`` overrides
-    the ResNet-18 accuracy per (scheme, sigma)."""
+    Hessian trace 100 (- trace for layer-wise noise, + all_trace for all-weights noise); the
+    (experiment, scheme, sigma) in ``diverged`` diverge in every seed, an (experiment,
+    scheme, sigma, seed) in that seed only; ``resnet`` overrides the ResNet-18 accuracy per
+    (scheme, sigma)."""
     exps = configs(scale)
     summaries = {}
     for name, exp in exps.items():
@@ -44,9 +45,9 @@ def claims(layer=0.0, all_=lambda name, sigma: 0.0, trace=0.0, spread=SPREAD, di
                 80 + all_(name, sigma))
             if name == "resnet18" and resnet and (scheme, sigma) in resnet:
                 acc = resnet[(scheme, sigma)]
-            tr = 100 - trace if scheme == "layer" else 100 + (10 if scheme == "all" else 0)
-            bad = (name, scheme, sigma) in diverged
+            tr = 100 - trace if scheme == "layer" else 100 + (all_trace if scheme == "all" else 0)
             for seed, d in enumerate(spread):
+                bad = (name, scheme, sigma) in diverged or (name, scheme, sigma, seed) in diverged
                 for metric, value in (("test_acc", acc + d), ("hessian_trace", tr + d)):
                     rows += [{"scheme": scheme, "sigma": sigma, "seed": seed,
                               "status": "diverged" if bad else "ok", "epoch": epoch,
@@ -192,3 +193,21 @@ def test_one_sigma_cannot_show_a_trend_in_sigma():
     smoke = claims(scale="smoke")
     assert line(smoke, "C5c").verdict == "not run at this scale"
     assert "one all-weights sigma only" in rows(smoke, "C5c").measured.iloc[0]
+
+
+def test_c6c_a_contradicting_trace_withholds_reproduced():
+    table = claims(resnet={("all", 0.1): 70.0}, all_trace=-10.0)
+    acc, trace = rows(table, "C6c").itertuples()
+    assert (acc.verdict, trace.verdict) == ("reproduced", "opposite")
+    assert line(table, "C6c").verdict == "inconclusive"
+
+
+def test_a_partly_diverged_trace_uses_its_ok_runs():
+    from scipy import stats
+
+    table = claims(diverged=[("resnet18", "all", 0.1, 0)])
+    trace = rows(table, "C6c").iloc[1]
+    assert trace.n_ok == "all s=0.1 2/3; SGD 3/3" and "diverged 1/3, 0/3" in trace.measured
+    ok, sgd = np.array([110.0, 110.1]), np.array([99.9, 100.0, 100.1])
+    ci = stats.ttest_ind(ok, sgd, equal_var=False).confidence_interval(0.95)
+    assert (trace.ci_low, trace.ci_high) == (pytest.approx(ci.low), pytest.approx(ci.high))

@@ -118,3 +118,21 @@ def test_variance_standard_error_matches_the_gaussian_value():
     var, se = variance_with_se(samples)
     assert var == pytest.approx(4.0, rel=4 * np.sqrt(2 / len(samples)))
     assert se == pytest.approx(4.0 * np.sqrt(2 / len(samples)), rel=0.05)
+
+
+def test_the_claim_line_ignores_rows_beyond_the_paper():
+    widths = [10, 100, 1000]
+    flat = [5.0 for _ in widths]
+    sweep = {"net": "linear1", "schemes": ["all", "layer"], "widths": widths,  # reversed slopes
+             "loss_variance": [flat, [w**2.0 for w in widths]],
+             "grad_trace_cov": [flat, [w**2.0 for w in widths]],
+             "predicted": {"all": {"loss_variance": 2.0, "grad_trace": 2.0},
+                           "layer": {"loss_variance": 0.0, "grad_trace": 1.0}}}
+    heat = {"schemes": ["all", "layer"], "mc_mean": [[[2e4]], [[3.0]]],
+            "exact": [[[2e4]]], "mc_se": [[[1.0]]]}
+    small = _dynamics({"gd": 1.0, "layer": 0.011, "all": 0.011, "reff": 0.01}, 0.01, 50)
+    large = _dynamics({"gd": 1.0, "layer": 0.011, "all": 1.0, "reff": 0.01}, 0.01, 300)
+    rows = claims_table(heat, sweep, small, large, decades=1, scale="quick")
+    assert [row["verdict"] for row in rows[1:]] == [
+        "reproduced", "opposite", "opposite", "reproduced", "reproduced"]
+    assert rows[0]["verdict"] == "reproduced"
