@@ -1,4 +1,4 @@
-"""Claims C5-C6 through the real pipeline (summaries from seed tables -> network_claims):
+"""Claims C5-C6 on synthetic summaries (in the aggregation's format) through network_claims:
 each comparison kind in both directions and at its boundary, divergence as evidence, n ok/n
 on every row, the paper's effects read from the registry."""
 
@@ -12,7 +12,6 @@ import yaml
 
 from noise_injection.claims.networks import CHANCE_ACCURACY, network_claims
 from noise_injection.claims.table import CLAIM_COLUMNS
-from noise_injection.networks.summary import summarize
 from noise_injection.workflow.config import validate_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,15 +45,24 @@ def claims(layer=0.0, all_=lambda name, sigma: 0.0, trace=0.0, spread=SPREAD, di
             if name == "resnet18" and resnet and (scheme, sigma) in resnet:
                 acc = resnet[(scheme, sigma)]
             tr = 100 - trace if scheme == "layer" else 100 + (all_trace if scheme == "all" else 0)
-            for seed, d in enumerate(spread):
-                bad = (name, scheme, sigma) in diverged or (name, scheme, sigma, seed) in diverged
-                for metric, value in (("test_acc", acc + d), ("hessian_trace", tr + d)):
-                    rows += [{"scheme": scheme, "sigma": sigma, "seed": seed,
-                              "status": "diverged" if bad else "ok", "epoch": epoch,
-                              "metric": metric, "value": np.nan if bad and epoch else value}
-                             for epoch in (0, 10)]
-        summaries[name] = summarize(pd.DataFrame(rows))[1]
+            ok = np.array([(name, scheme, sigma) not in diverged
+                           and (name, scheme, sigma, seed) not in diverged
+                           for seed in range(len(spread))])
+            for metric, value in (("test_acc", acc), ("hessian_trace", tr)):
+                rows.append({"scheme": scheme, "sigma": sigma, "metric": metric,
+                             **summary_row(value + np.array(spread)[ok], len(spread))})
+        summaries[name] = pd.DataFrame(rows)
     return network_claims(summaries, exps, "quick")
+
+
+def summary_row(ok_values, n_runs):
+    """A row of the aggregation's summary (networks.summary.summarize): statistics of the ok
+    runs' final values (std ddof=1, NaN below 2), n_runs and n_diverged."""
+    n = len(ok_values)
+    std = ok_values.std(ddof=1) if n > 1 else np.nan
+    return {"n_runs": n_runs, "n_diverged": n_runs - n,
+            "mean": ok_values.mean() if n else np.nan, "std": std, "sem": std / np.sqrt(n),
+            "n": n}
 
 
 def line(table, claim):

@@ -157,8 +157,16 @@ def seeds_needed(effect, coefficients, stds, power: float = POWER, level: float 
     c2s2 = np.asarray(coefficients, float) ** 2 * np.asarray(stds, float) ** 2
     if not np.all(np.isfinite(c2s2)):
         return None
-    n = np.arange(2, most + 1)
-    df = c2s2.sum() ** 2 / ((c2s2**2).sum() / (n - 1)) if c2s2.sum() > 0 else np.inf
-    need = (stats.t.ppf(0.5 + level / 2, df) + stats.t.ppf(power, df)) * np.sqrt(c2s2.sum() / n)
-    resolved = np.nonzero(need <= abs(effect))[0]
-    return int(n[resolved[0]]) if resolved.size else most + 1
+    total, effect = c2s2.sum(), abs(effect)
+
+    def need(n: int) -> float:  # decreasing in n: bisection below
+        df = total**2 / ((c2s2**2).sum() / (n - 1)) if total > 0 else np.inf
+        return (stats.t.ppf(0.5 + level / 2, df) + stats.t.ppf(power, df)) * np.sqrt(total / n)
+
+    if need(most) > effect:
+        return most + 1
+    low, high = 1, most  # need(high) <= effect; n = 1 has no interval
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if need(mid) <= effect else (mid, high)
+    return high
