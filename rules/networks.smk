@@ -102,6 +102,7 @@ for _figure, _spec in FIGURES.items():
             "../envs/analysis.yaml"
         params:
             figure=_figure,
+            paper=paper_registry(),
         script:
             "../scripts/networks/figure.py"
 

@@ -87,6 +87,8 @@ rule variance_fig2:
     localrule: True
     conda:
         "../envs/analysis.yaml"
+    params:
+        paper=paper_registry(),
     script:
         "../scripts/variance/fig2.py"
 

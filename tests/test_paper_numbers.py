@@ -1,6 +1,7 @@
 """The registry of the paper's numbers (config/paper_numbers.yaml): complete entries, the two
 corrected quotes, and no paper number typed anywhere else in the claims code, the claims
-scripts, the review notebook or the claims captions."""
+scripts, the review notebook or the report captions (which read it through the rules'
+``paper`` params)."""
 
 import re
 from pathlib import Path
@@ -13,7 +14,7 @@ from noise_injection.claims import paper_numbers as paper
 ROOT = Path(__file__).resolve().parents[1]
 READERS = [*sorted((ROOT / "noise_injection" / "claims").glob("*.py")),
            *sorted(ROOT.glob("scripts/*/claims.py")), ROOT / "notebooks" / "review.ipynb",
-           ROOT / "report" / "claims.rst", ROOT / "report" / "review_notebook.rst"]
+           *sorted((ROOT / "report").glob("*.rst"))]
 
 
 def numbers(value):
