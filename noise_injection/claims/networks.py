@@ -108,6 +108,30 @@ def _setting_text(comp: Comparison) -> str:
     return f"{comp.metric}: " + " ".join(parts).lstrip("+ ")
 
 
+def _notes(comp: Comparison, groups: list[Group], se: float, verdict: str) -> list[str]:
+    """What a reader needs beside the interval: seed stds, divergence, and for an
+    inconclusive row the seeds per setting that would resolve the paper's effect (or, for a
+    "no loss" row, the margin) with 80% power."""
+    coefs, stds = [c for *_, c in comp.terms], [g.std for g in groups]
+    notes = [f"seed std {', '.join(f'{s:.3g}' for s in stds)}"]
+    if any(g.n_ok < g.n_run for g in groups):
+        notes.append("diverged " + ", ".join(f"{g.n_run - g.n_ok}/{g.n_run}" for g in groups)
+                     + (f" (scored {CHANCE_ACCURACY:g}%)" if comp.metric == ACCURACY
+                        else " (no trace: ok runs only)"))
+    if not np.isfinite(se):
+        notes.append("no interval: a setting has fewer than 2 seeds")
+    if verdict == INCONCLUSIVE and comp.margin is None:
+        need = seeds_needed(comp.paper_effect, coefs, stds)
+        notes.append("no paper effect size to resolve" if need is None else
+                     f"seeds per setting to resolve the paper's {comp.paper_effect:+.3g} "
+                     f"with 80% power: {need}")
+    elif verdict == INCONCLUSIVE:
+        need = seeds_needed(comp.margin, coefs, stds, level=0.9)
+        notes.append(f"seeds per setting to show no loss beyond the margin at a true "
+                     f"difference of 0 with 80% power: {need}")
+    return notes
+
+
 def judge(comp: Comparison, summaries: dict, scale: str) -> tuple[dict, float, float]:
     """The row of one comparison and its one-sided p-values (paper's direction, opposite)."""
     base = dict(setting=_setting_text(comp), paper=comp.paper_text,
@@ -139,22 +163,7 @@ def judge(comp: Comparison, summaries: dict, scale: str) -> tuple[dict, float, f
         shift = comp.margin
     p_paper = float(one_sided_p(est["estimate"], est["se"], est["df"], comp.direction, shift))
     p_opp = float(one_sided_p(est["estimate"], est["se"], est["df"], -comp.direction, shift))
-    notes = [f"seed std {', '.join(f'{g.std:.3g}' for g in groups)}"]
-    if any(g.n_ok < g.n_run for g in groups):
-        notes.append("diverged " + ", ".join(f"{g.n_run - g.n_ok}/{g.n_run}" for g in groups)
-                     + (f" (scored {CHANCE_ACCURACY:g}%)" if comp.metric == ACCURACY
-                        else " (no trace: ok runs only)"))
-    if not np.isfinite(est["se"]):
-        notes.append("no interval: a setting has fewer than 2 seeds")
-    if verdict == INCONCLUSIVE and comp.margin is None:
-        need = seeds_needed(comp.paper_effect, coefs, [g.std for g in groups])
-        notes.append("no paper effect size to resolve" if need is None else
-                     f"seeds per setting to resolve the paper's {comp.paper_effect:+.3g} "
-                     f"with 80% power: {need}")
-    elif verdict == INCONCLUSIVE:
-        need = seeds_needed(comp.margin, coefs, [g.std for g in groups], level=0.9)
-        notes.append(f"seeds per setting to show no loss beyond the margin at a true "
-                     f"difference of 0 with 80% power: {need}")
+    notes = _notes(comp, groups, est["se"], verdict)
     row = claim_row(comp.claim, comp.row, comp.statement, verdict, criterion,
                     estimate=est["estimate"], ci_low=low, ci_high=high,
                     n_ok="; ".join(g.counts(label) for g, (*_, label, _) in
