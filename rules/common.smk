@@ -34,6 +34,18 @@ def figure_labels(name):
     return labels
 
 
+def paper_numbers():
+    """The registry of the paper's numbers that every claims rule reads."""
+    return os.path.join(workflow.basedir, "config", "paper_numbers.yaml")
+
+
+def paper_registry():
+    """The registry's entries, for report captions (snakemake.params.paper)."""
+    from noise_injection.claims.paper_numbers import registry
+
+    return registry(paper_numbers())
+
+
 def seeds(section):
     """The seeds of a config section: 0 .. n_seeds - 1."""
     return list(range(config[section]["n_seeds"]))

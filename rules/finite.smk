@@ -177,6 +177,7 @@ rule finite_figure_smoothing:
 rule finite_claims:
     input:
         "results/finite/summary.csv",
+        numbers=paper_numbers(),
     output:
         "results/finite/claims.csv",
     log:

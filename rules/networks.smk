@@ -105,6 +105,7 @@ for _figure, _spec in FIGURES.items():
             "../envs/analysis.yaml"
         params:
             figure=_figure,
+            paper=paper_registry(),
         script:
             "../scripts/networks/figure.py"
 
@@ -118,7 +119,8 @@ for _figure, _spec in FIGURES.items():
 
 rule network_claims:
     input:
-        [f"results/networks/{e}/summary.csv" for e in EXPERIMENTS],
+        summaries=[f"results/networks/{e}/summary.csv" for e in EXPERIMENTS],
+        numbers=paper_numbers(),
     output:
         "results/networks/claims.csv",
     log:

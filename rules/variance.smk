@@ -87,6 +87,8 @@ rule variance_fig2:
     localrule: True
     conda:
         "../envs/analysis.yaml"
+    params:
+        paper=paper_registry(),
     script:
         "../scripts/variance/fig2.py"
 
@@ -121,6 +123,7 @@ rule variance_claims:
             "results/variance/dynamics/width{width}.json",
             width=config["variance"]["dynamics"]["widths"],
         ),
+        numbers=paper_numbers(),
     output:
         "results/variance/claims.csv",
     log:

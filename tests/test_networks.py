@@ -1,5 +1,5 @@
 """The networks stage: configs and schema, the paper-scale job set (all GPU-tagged), the
-summaries over seeds and the claims verdicts."""
+summaries over seeds (the claims verdicts: tests/test_network_claims.py)."""
 
 import copy
 import math
@@ -16,7 +16,6 @@ import yaml
 
 from noise_injection.workflow.config import ConfigError, validate_config
 from noise_injection.networks.experiments import EXPERIMENTS, experiment_problems, run_paths, runs, sigma_label
-from noise_injection.claims.networks import network_claims
 from noise_injection.networks.runs import history_arrays
 from noise_injection.networks.summary import summarize
 
@@ -140,45 +139,3 @@ def test_history_arrays_pad_missing_traces():
                              "hessian_per_tensor": [[1.0, 2.0], []]})
     assert arrays["hessian_per_tensor"].shape == (2, 2)
     assert np.isnan(arrays["hessian_per_tensor"][1]).all()
-
-
-def claims_for(layer_gain: float, n_seeds: int = 3) -> pd.DataFrame:
-    """Claims on synthetic summaries: layer-wise noise adds ``layer_gain`` to accuracy and
-    subtracts it from the trace; all-weights noise loses 1 per unit of sigma and width."""
-    networks = load("config")["networks"]
-    configs = networks["experiments"]
-    summaries = {}
-    for name, exp in configs.items():
-        width = 2.0 if "wide" in name else 1.0
-        values = {("none", 0.0): [{"test_acc": 80 + d, "hessian_trace": 100 + d}
-                                  for d in (-0.1, 0.0, 0.1)][:n_seeds]}
-        for sigma in exp["sigmas"]["layer"]:
-            values[("layer", sigma)] = [{"test_acc": 80 + layer_gain + d,
-                                         "hessian_trace": 100 - layer_gain + d}
-                                        for d in (-0.1, 0.0, 0.1)][:n_seeds]
-        for sigma in exp["sigmas"]["all"]:
-            values[("all", sigma)] = [{"test_acc": 80 - 20 * sigma * width + d,
-                                       "hessian_trace": 100 + 20 * sigma * width + d}
-                                      for d in (-0.1, 0.0, 0.1)][:n_seeds]
-        summaries[name] = summarize(long_table(values))[1]
-    return network_claims(summaries, configs, "quick").set_index("claim")
-
-
-def test_claims_follow_the_measured_numbers():
-    clear = claims_for(layer_gain=1.0)
-    assert list(clear.columns) == ["statement", "paper", "measured", "scale", "verdict",
-                                   "criterion"]
-    assert (clear["verdict"] == "reproduced").all(), clear["measured"].to_dict()
-    assert (clear["scale"] == "quick").all()
-    # a gain smaller than the seed spread does not count; a loss breaks robustness
-    none = claims_for(layer_gain=0.05)
-    assert none.loc["C5a", "verdict"] == "not reproduced"
-    assert none.loc["C5a", "measured"].startswith("0/")
-    worse = claims_for(layer_gain=-2.0)
-    assert worse.loc["C6b", "verdict"] == "not reproduced"
-    assert worse.loc["C6a", "verdict"] == "not reproduced"
-
-
-def test_claims_need_two_seeds():
-    single = claims_for(layer_gain=1.0, n_seeds=1)
-    assert (single["verdict"] == "not run at this scale").all()

@@ -5,7 +5,14 @@ import pandas as pd
 import pytest
 
 from noise_injection.workflow.results import make_record, write_json
-from noise_injection.claims.table import CLAIM_COLUMNS, claims_html, combine_claims
+from noise_injection.claims.table import (
+    CLAIM_COLUMNS,
+    VERDICT_COLORS,
+    claim_row,
+    claims_html,
+    combine_claims,
+    interval_text,
+)
 from noise_injection.workflow.timings import run_timings, wall_time_behind
 
 
@@ -13,28 +20,40 @@ def write_claims(path, rows):
     pd.DataFrame(rows, columns=CLAIM_COLUMNS).to_csv(path, index=False)
 
 
-def row(claim, verdict):
-    return [claim, f"statement {claim}", "paper", "measured", "quick", verdict, "criterion"]
+def row(claim, verdict, level="comparison"):
+    return claim_row(claim, "claim" if level == "claim" else f"{claim} setting", "statement",
+                     verdict, "criterion", level=level, estimate=1.25, ci_low=0.5,
+                     ci_high=2.0, n_ok="3/3", scale="quick")
 
 
 def test_claims_are_combined_in_claim_order(tmp_path):
-    write_claims(tmp_path / "b.csv", [row("C10", "partly"), row("C4", "reproduced")])
-    write_claims(tmp_path / "a.csv", [row("C2", "not reproduced")])
+    write_claims(tmp_path / "b.csv", [row("C10", "opposite", "claim"), row("C4", "reproduced")])
+    write_claims(tmp_path / "a.csv", [row("C2", "inconclusive")])
     table = combine_claims([tmp_path / "b.csv", tmp_path / "a.csv"])
     assert list(table["claim"]) == ["C2", "C4", "C10"]
-    assert list(table["verdict"]) == ["not reproduced", "reproduced", "partly"]
+    assert list(table["verdict"]) == ["inconclusive", "reproduced", "opposite"]
     page = claims_html(table, "t")
-    assert page.count("<tr") == 4 and "not reproduced" in page
+    assert page.count("<tr") == 4 and page.count("font-weight:bold") == 1
+    assert VERDICT_COLORS["opposite"] in page and "+1.25 [+0.5, +2]" == interval_text(
+        table.iloc[0])
+
+
+def test_a_row_with_an_unknown_verdict_or_level_is_refused():
+    with pytest.raises(ValueError, match="partly"):
+        row("C1", "partly")
+    with pytest.raises(ValueError, match="summary"):
+        row("C1", "reproduced", level="summary")
 
 
 def test_unknown_verdict_is_rejected(tmp_path):
-    write_claims(tmp_path / "c.csv", [row("C1", "looks fine")])
+    bad = row("C1", "reproduced")
+    write_claims(tmp_path / "c.csv", [{**bad, "verdict": "looks fine"}])
     with pytest.raises(ValueError, match="unknown verdict.*looks fine"):
         combine_claims([tmp_path / "c.csv"])
 
 
 def test_missing_column_is_rejected(tmp_path):
-    pd.DataFrame({"claim": ["C1"], "verdict": ["partly"]}).to_csv(tmp_path / "d.csv")
+    pd.DataFrame({"claim": ["C1"], "verdict": ["inconclusive"]}).to_csv(tmp_path / "d.csv")
     with pytest.raises(ValueError, match="missing claim column"):
         combine_claims([tmp_path / "d.csv"])
 

@@ -7,13 +7,13 @@ import pytest
 import yaml
 
 from noise_injection.workflow.config import ConfigError, validate_config
+from noise_injection.claims.table import CLAIM_COLUMNS
 from noise_injection.claims.variance import (
-    CLAIM_COLUMNS,
     OPTIMUM_FACTOR,
     claims_table,
     dynamics_claim,
+    heatmap_claim,
     late_values,
-    verdict,
 )
 from noise_injection.variance.fits import fit_loglog, variance_with_se
 
@@ -28,12 +28,6 @@ def test_fit_loglog_uses_only_the_top_decades():
     assert intercept == pytest.approx(np.log(3.0), abs=1e-10)
     with pytest.raises(ValueError):
         fit_loglog(widths, values, decades=0.1)
-
-
-def test_verdict():
-    assert verdict([True, True]) == "reproduced"
-    assert verdict([True, False]) == "partly"
-    assert verdict([False, False]) == "not reproduced"
 
 
 def _dynamics(late_eff: dict, optimum: float, width: int = 300) -> dict:
@@ -58,9 +52,24 @@ def test_dynamics_claim_verdicts():
     near, far = 0.9 * OPTIMUM_FACTOR * optimum, 1.1 * OPTIMUM_FACTOR * optimum
     only_layer = _dynamics({"gd": far, "layer": near, "all": far, "reff": optimum}, optimum)
     both = _dynamics({"gd": far, "layer": near, "all": near, "reff": optimum}, optimum)
-    assert dynamics_claim(only_layer, "p", expect_all_reaches=False)["verdict"] == "reproduced"
-    assert dynamics_claim(both, "p", expect_all_reaches=False)["verdict"] == "partly"
-    assert dynamics_claim(both, "p", expect_all_reaches=True)["verdict"] == "reproduced"
+    gd_only = _dynamics({"gd": near, "layer": far, "all": far, "reff": optimum}, optimum)
+    assert dynamics_claim(only_layer, "fig2_large", False, "q")["verdict"] == "reproduced"
+    assert dynamics_claim(both, "fig2_large", False, "q")["verdict"] == "inconclusive"
+    assert dynamics_claim(both, "fig2_small", True, "q")["verdict"] == "reproduced"
+    assert dynamics_claim(gd_only, "fig2_small", True, "q")["verdict"] == "opposite"
+    row = dynamics_claim(only_layer, "fig2_large", False, "q")
+    assert "all_effective_risk 0.15" in row["paper"]
+    assert row["paper_source"] == "Fig. 2, width 300; read off the figure"
+
+
+@pytest.mark.parametrize("top_all, top_layer, expected", [
+    (2e4, 3.0, "reproduced"), (2e3, 3.0, "inconclusive"), (1e4, 10.0, "reproduced"),
+    (1e4, 10.5, "inconclusive"), (3.0, 2e4, "opposite"),
+])
+def test_heatmap_claim_both_ways_and_at_the_paper_levels(top_all, top_layer, expected):
+    heat = {"schemes": ["all", "layer"], "mc_mean": [[[top_all]], [[top_layer]]],
+            "exact": [[[top_all]], [[top_layer]]], "mc_se": [[[1.0]], [[1.0]]]}
+    assert heatmap_claim(heat, "q")["verdict"] == expected
 
 
 def test_claims_table_columns_and_width_verdicts():
@@ -75,8 +84,17 @@ def test_claims_table_columns_and_width_verdicts():
     run = _dynamics({"gd": 1.0, "layer": 0.011, "all": 1.0, "reff": 0.01}, 0.01)
     rows = claims_table(heat, sweep, run, run, decades=1, scale="quick")
     assert all(tuple(row) == CLAIM_COLUMNS for row in rows)
-    assert [row["verdict"] for row in rows[:3]] == ["reproduced", "reproduced", "partly"]
-    assert {row["scale"] for row in rows} == {"quick"}
+    assert [row["row"] for row in rows] == [
+        "claim", "Fig. 1 heat map", "variance of the perturbed loss slope",
+        "tr Cov of the stochastic gradient slope", "Fig. 2 width 300", "Fig. 2 width 300"]
+    # all-weights noise stalls at both widths here: the small width is inconclusive, so is
+    # the claim line, which counts only the paper's rows (not the slopes beyond the paper)
+    assert [row["verdict"] for row in rows] == ["inconclusive", "reproduced", "reproduced",
+                                                "inconclusive", "inconclusive", "reproduced"]
+    assert [row["beyond_paper"] for row in rows[2:4]] == ["beyond the paper"] * 2
+    assert rows[0]["level"] == "claim" and {row["scale"] for row in rows} == {"quick"}
+    reversed_sweep = {**sweep, "loss_variance": [[5.0 for _ in widths], [w**2.0 for w in widths]]}
+    assert claims_table(heat, reversed_sweep, run, run, 1, "quick")[2]["verdict"] == "opposite"
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "smoke.yaml"])
@@ -102,3 +120,21 @@ def test_variance_standard_error_matches_the_gaussian_value():
     var, se = variance_with_se(samples)
     assert var == pytest.approx(4.0, rel=4 * np.sqrt(2 / len(samples)))
     assert se == pytest.approx(4.0 * np.sqrt(2 / len(samples)), rel=0.05)
+
+
+def test_the_claim_line_ignores_rows_beyond_the_paper():
+    widths = [10, 100, 1000]
+    flat = [5.0 for _ in widths]
+    sweep = {"net": "linear1", "schemes": ["all", "layer"], "widths": widths,  # reversed slopes
+             "loss_variance": [flat, [w**2.0 for w in widths]],
+             "grad_trace_cov": [flat, [w**2.0 for w in widths]],
+             "predicted": {"all": {"loss_variance": 2.0, "grad_trace": 2.0},
+                           "layer": {"loss_variance": 0.0, "grad_trace": 1.0}}}
+    heat = {"schemes": ["all", "layer"], "mc_mean": [[[2e4]], [[3.0]]],
+            "exact": [[[2e4]]], "mc_se": [[[1.0]]]}
+    small = _dynamics({"gd": 1.0, "layer": 0.011, "all": 0.011, "reff": 0.01}, 0.01, 50)
+    large = _dynamics({"gd": 1.0, "layer": 0.011, "all": 1.0, "reff": 0.01}, 0.01, 300)
+    rows = claims_table(heat, sweep, small, large, decades=1, scale="quick")
+    assert [row["verdict"] for row in rows[1:]] == [
+        "reproduced", "opposite", "opposite", "reproduced", "reproduced"]
+    assert rows[0]["verdict"] == "reproduced"

@@ -212,3 +212,47 @@ def test_a_curves_table_without_gd_stops_the_figure(smoke_run):
         snakemake(*args)  # the figure as it was
     assert proc.returncode != 0
     assert f"{curves.relative_to(smoke_run)}: no rows for scheme=none" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_smoke_claims_table_has_the_review_columns(smoke_run):
+    import pandas as pd
+
+    from noise_injection.claims.table import CLAIM_COLUMNS
+    from noise_injection.claims.verdicts import VERDICTS
+
+    table = pd.read_csv(smoke_run / "results" / "claims.csv", dtype=str, keep_default_na=False)
+    assert list(table.columns) == list(CLAIM_COLUMNS)
+    assert set(table["verdict"]) <= set(VERDICTS)
+    lines = table[table["level"] == "claim"]
+    assert sorted(lines["claim"]) == sorted(
+        ["C1", "C2", "C3", "C4", "C5a", "C5b", "C5c", "C5d", "C6a", "C6b", "C6c"])
+    network = table[table["claim"].str.match(r"C[56]") & (table["level"] == "comparison")]
+    assert (network["n_ok"] != "").sum() + (network["verdict"] == "not run at this scale").sum() \
+        == len(network)
+    assert (table[table["row"].str.contains("slope")]["beyond_paper"] == "beyond the paper").all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("experiment", ["mlp3_wide", "resnet18"])
+def test_review_notebook_opens_outside_snakemake(smoke_run, experiment, monkeypatch):
+    """Plain Jupyter after a run: no snakemake object, the checkout's results/ (here the
+    smoke run's working directory), any experiment's curves with its claim rows."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(ROOT / "notebooks" / "review.ipynb", as_version=4)
+    setup = notebook.cells[1]
+    assert 'EXPERIMENT = "mlp3_wide"' in setup.source
+    setup.source = setup.source.replace('"mlp3_wide"', f'"{experiment}"')
+    summary = smoke_run / "results" / "review" / "summary.md"
+    before = summary.stat().st_mtime_ns
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    NotebookClient(notebook, timeout=120, resources={"metadata": {"path": str(smoke_run)}}).execute()
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs)
+    shown = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert f"{experiment} s=" in shown  # its claim rows
+    assert "read off the figure" in shown  # the registry of the paper's numbers
+    assert summary.stat().st_mtime_ns == before  # only the workflow writes its outputs

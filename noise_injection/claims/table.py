@@ -1,25 +1,50 @@
-"""The review stage's claims table: one table from the stages' claim files.
+"""The claims table: its columns, one row builder every stage uses, and the combined table of
+the review stage.
 
-Each stage writes ``results/<stage>/claims.csv`` with :data:`CLAIM_COLUMNS`; its verdicts are
-computed there, from the measured numbers, by the criterion written next to them. This module
-only checks and combines them; it never changes a verdict.
+Each stage writes ``results/<stage>/claims.csv`` with :data:`CLAIM_COLUMNS`, one row per
+declared comparison (level "comparison") and one claim-level line per claim (level "claim")
+derived from its rows by the rule written in its criterion. Verdicts come from
+:mod:`noise_injection.claims.verdicts`; this module only formats, checks and combines them.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import os
 
 import pandas as pd
 
-CLAIM_COLUMNS = ("claim", "statement", "paper", "measured", "scale", "verdict", "criterion")
-VERDICTS = ("reproduced", "partly", "not reproduced", "not run at this scale")
+from noise_injection.claims.verdicts import VERDICTS
+
+CLAIM_COLUMNS = ("claim", "row", "level", "statement", "setting", "paper", "paper_source",
+                 "estimate", "ci_low", "ci_high", "n_ok", "verdict", "beyond_paper",
+                 "measured", "criterion", "scale")
+LEVELS = ("comparison", "claim")
 VERDICT_COLORS = {
     "reproduced": "#d9f2d9",
-    "partly": "#fff2cc",
-    "not reproduced": "#f8d7da",
+    "opposite": "#f8d7da",
+    "inconclusive": "#fff2cc",
     "not run at this scale": "#e9ecef",
 }
+
+
+def claim_row(claim: str, row: str, statement: str, verdict: str, criterion: str, *,
+              level: str = "comparison", setting: str = "", paper: str = "",
+              paper_source: str = "", estimate: float = math.nan, ci_low: float = math.nan,
+              ci_high: float = math.nan, n_ok: str = "", beyond_paper: bool = False,
+              measured: str = "", scale: str = "") -> dict:
+    """One row of the claims table (columns :data:`CLAIM_COLUMNS`). ``n_ok`` is 'ok/run'
+    per setting; ``beyond_paper`` marks rows that test this project's derivations."""
+    if verdict not in VERDICTS or level not in LEVELS:
+        raise ValueError(f"claim {claim} row {row}: verdict {verdict!r} / level {level!r}; "
+                         f"allowed: {VERDICTS} / {LEVELS}")
+    return {"claim": claim, "row": row, "level": level, "statement": statement,
+            "setting": setting, "paper": paper, "paper_source": paper_source,
+            "estimate": float(estimate), "ci_low": float(ci_low), "ci_high": float(ci_high),
+            "n_ok": n_ok, "verdict": verdict,
+            "beyond_paper": "beyond the paper" if beyond_paper else "", "measured": measured,
+            "criterion": criterion, "scale": scale}
 
 
 def read_claims(path: str | os.PathLike) -> pd.DataFrame:
@@ -35,20 +60,31 @@ def read_claims(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def combine_claims(paths) -> pd.DataFrame:
-    """All stages' claims in one table, sorted by claim id (C1, C2, ...)."""
+    """All stages' claims in one table, sorted by claim number (C1, C2, ..., C10), the
+    stages' row order kept within a claim."""
     table = pd.concat([read_claims(p) for p in paths], ignore_index=True)
     order = table["claim"].str.extract(r"(\d+)", expand=False).astype(float)
     return table.iloc[order.argsort(kind="stable")].reset_index(drop=True)
 
 
+def interval_text(row) -> str:
+    """'+1.2 [+0.4, +2.0]' from a row's estimate and interval ('' where there is none)."""
+    def num(x):
+        return "" if x in ("", None) or pd.isna(float(x)) else f"{float(x):+.3g}"
+    est, low, high = num(row["estimate"]), num(row["ci_low"]), num(row["ci_high"])
+    return f"{est} [{low}, {high}]" if low and high else est
+
+
 def claims_html(table: pd.DataFrame, title: str) -> str:
-    """A standalone HTML page of the claims table, one colour per verdict."""
+    """A standalone HTML page of the claims table, one colour per verdict, claim-level
+    lines in bold."""
     head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
     rows = []
     for _, row in table.iterrows():
         color = VERDICT_COLORS[row["verdict"]]
+        weight = "bold" if row["level"] == "claim" else "normal"
         cells = "".join(f"<td>{html.escape(str(row[c]))}</td>" for c in table.columns)
-        rows.append(f'<tr style="background:{color}">{cells}</tr>')
+        rows.append(f'<tr style="background:{color};font-weight:{weight}">{cells}</tr>')
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>"

@@ -1,38 +1,31 @@
 """Claim C4 of paper.md section 5, measured: rows of results/variance/claims.csv with the
-paper's numbers beside ours and a verdict computed from the measured numbers.
+paper's numbers (from the registry) beside ours and verdicts from the shared rules of
+:mod:`noise_injection.claims.verdicts` (deterministic checks against the paper's thresholds).
 
-Sigma convention (the theory's): all = std sigma on every weight; layer = one of the M layers
-at random with std sqrt(M) sigma.
+Each row is built by one small function (heat map, width slopes, Fig. 2 at one width); the
+claim line is derived from the rows that test the paper's own statements (rows marked
+"beyond the paper" are shown but not counted). Sigma convention (the theory's): all = std
+sigma on every weight; layer = one of the M layers at random with std sqrt(M) sigma.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from noise_injection.claims import paper_numbers as paper
+from noise_injection.claims.table import claim_row
+from noise_injection.claims.verdicts import all_rows_verdict, checks_verdict
 from noise_injection.variance.fits import fit_loglog
 
-CLAIM_COLUMNS = ("claim", "statement", "paper", "measured", "scale", "verdict", "criterion")
+CLAIM = "C4"
+STATEMENT = ("all-weights noise makes the smoothed loss and gradient noise grow with width; "
+             "layer-wise noise does not, so only it minimizes R_eff at large width")
 #: Tolerance on a fitted log-log slope against the theory's exponent.
 SLOPE_TOLERANCE = 0.25
 #: A method "reaches the R_eff optimum" when its late R_eff is within this factor of it.
 OPTIMUM_FACTOR = 1.5
-#: Fig. 1 levels quoted by the paper: simultaneous above, layer-wise below.
-PAPER_FIG1_ALL, PAPER_FIG1_LAYER = 1e4, 10.0
-#: The paper's Fig. 2 numbers (read off its plots) at its small (50) and large (300) width.
-PAPER_FIG2 = {
-    "small": "width 50: GD R ~ 7e-7 but R_eff ~ 0.18; layer and all R_eff ~ 0.012-0.014; "
-             "optimum ~ 0.011",
-    "large": "width 300: all stalls (R ~ 3-5e-2, R_eff ~ 0.15); layer R_eff ~ 0.013",
-}
 #: Records with iteration >= this fraction of the last one form the "late" average.
 LATE_FRACTION = 0.5
-
-
-def verdict(checks: list[bool]) -> str:
-    """'reproduced' when every check holds, 'partly' when some do, else 'not reproduced'."""
-    if all(checks):
-        return "reproduced"
-    return "partly" if any(checks) else "not reproduced"
 
 
 def late_values(dynamics: dict, key: str) -> dict[str, tuple[float, float]]:
@@ -49,82 +42,97 @@ def _fmt(pair: tuple[float, float]) -> str:
     return f"{pair[0]:.3g} +- {pair[1]:.2g}"
 
 
-def heatmap_claim(heat: dict) -> dict:
-    """Fig. 1: the simultaneous smoothed loss explodes over the grid, the layer-wise one does not;
-    the closed forms agree with Monte Carlo."""
+def _paper_text(key: str) -> str:
+    value = paper.value(key)
+    if isinstance(value, dict):
+        value = ", ".join(f"{k} {v}" for k, v in value.items())
+    return f"{paper.entry(key)['quantity']}: {value}"
+
+
+def heatmap_claim(heat: dict, scale: str) -> dict:
+    """Fig. 1: the simultaneous smoothed loss explodes over the grid, the layer-wise one does
+    not; the closed forms agree with Monte Carlo (reported)."""
     mean = np.asarray(heat["mc_mean"])
     z = np.abs(mean - np.asarray(heat["exact"])) / np.asarray(heat["mc_se"])
-    top_all, top_layer = mean[heat["schemes"].index("all")].max(), mean[heat["schemes"].index("layer")].max()
-    return {
-        "statement": "Fig. 1: all-weights smoothed loss explodes with sigma and width; "
-                     "layer-wise stays small",
-        "paper": f"simultaneous > {PAPER_FIG1_ALL:.0e} at large sigma*d1; layer-wise <~ {PAPER_FIG1_LAYER:g}",
-        "measured": f"simultaneous max {top_all:.3g}; layer-wise max {top_layer:.3g}; "
-                    f"closed form vs Monte Carlo max |z| = {z.max():.2f} over {z.size} cells",
-        "verdict": verdict([top_all >= PAPER_FIG1_ALL, top_layer <= PAPER_FIG1_LAYER]),
-        "criterion": f"reproduced if simultaneous max >= {PAPER_FIG1_ALL:.0e} and layer-wise "
-                     f"max <= {PAPER_FIG1_LAYER:g}; partly if one holds",
-    }
+    top_all = mean[heat["schemes"].index("all")].max()
+    top_layer = mean[heat["schemes"].index("layer")].max()
+    high, low = paper.value("fig1_all_max"), paper.value("fig1_layer_max")
+    return claim_row(
+        CLAIM, "Fig. 1 heat map", "all-weights smoothed loss explodes with sigma and width; "
+        "layer-wise stays small", checks_verdict([top_all >= high, top_layer <= low],
+                                                 reversed_=top_all <= top_layer),
+        f"reproduced if simultaneous max >= {high:.0e} and layer-wise max <= {low:g}; "
+        "opposite if the simultaneous max does not exceed the layer-wise one; else "
+        "inconclusive", setting="heat map, sigma x width grid",
+        paper=f"simultaneous > {high:.0e} at large sigma*d1; layer-wise <~ {low:g}",
+        paper_source=paper.source("fig1_all_max"), estimate=top_all,
+        measured=f"simultaneous max {top_all:.3g}; layer-wise max {top_layer:.3g}; closed form "
+                 f"vs Monte Carlo max |z| = {z.max():.2f} over {z.size} cells", scale=scale)
 
 
-def width_claims(sweep: dict, decades: float) -> list[dict]:
-    """Loss variance and gradient covariance vs width (fitted slopes over the upper
-    ``decades`` of widths against the theory's leading exponents)."""
+def width_claims(sweep: dict, decades: float, scale: str) -> list[dict]:
+    """Loss variance and gradient covariance vs width: fitted slopes over the upper
+    ``decades`` of widths against this project's leading exponents (beyond the paper)."""
     rows = []
-    for key, array_key, what, paper in (
-            ("loss_variance", "loss_variance", "variance of the perturbed loss",
-             "all: smoothed loss grows linearly in d1 (its variance ~ d1^2); layer-wise: no "
-             "sigma^4 d1 term"),
-            ("grad_trace", "grad_trace_cov", "tr Cov of the stochastic gradient",
-             "all: gradient noise explodes with width; layer-wise: it does not "
-             "(no exponent given)")):
+    for key, array_key, what in (("loss_variance", "loss_variance",
+                                  "variance of the perturbed loss"),
+                                 ("grad_trace", "grad_trace_cov",
+                                  "tr Cov of the stochastic gradient")):
         slopes = {s: fit_loglog(sweep["widths"], sweep[array_key][i], decades)[0]
                   for i, s in enumerate(sweep["schemes"])}
         theory = {s: sweep["predicted"][s][key] for s in sweep["schemes"]}
-        rows.append({
-            "statement": f"{what} of the {sweep['net']} net grows with width d1 for "
-                         f"all-weights noise, much slower for layer-wise noise",
-            "paper": paper,
-            "measured": "; ".join(f"{s}: slope {slopes[s]:.2f} (theory {theory[s]:g})"
-                                  for s in sweep["schemes"]),
-            "verdict": verdict([abs(slopes[s] - theory[s]) <= SLOPE_TOLERANCE
-                                for s in sweep["schemes"]]),
-            "criterion": f"log-log slope over the top {decades:g} decade(s) of widths within "
-                         f"{SLOPE_TOLERANCE} of the theory's exponent, per scheme",
-        })
+        rows.append(claim_row(
+            CLAIM, f"{what} slope", f"{what} of the {sweep['net']} net grows with width d1 "
+            "as this project's exponent says, per scheme",
+            checks_verdict([abs(slopes[s] - theory[s]) <= SLOPE_TOLERANCE for s in slopes],
+                           reversed_=slopes["all"] <= slopes["layer"]),
+            f"log-log slope over the top {decades:g} decade(s) of widths within "
+            f"{SLOPE_TOLERANCE} of the derived exponent, per scheme; opposite if the "
+            "all-weights slope does not exceed the layer-wise one",
+            setting=f"{sweep['net']}, widths {min(sweep['widths'])}-{max(sweep['widths'])}",
+            paper=f"no exponent: {paper.entry('width_exponents')['note']}",
+            paper_source=paper.source("width_exponents"), beyond_paper=True,
+            estimate=slopes["all"],
+            measured="; ".join(f"{s}: slope {slopes[s]:.2f} (derived {theory[s]:g})"
+                               for s in sweep["schemes"]), scale=scale))
     return rows
 
 
-def dynamics_claim(dynamics: dict, paper: str, expect_all_reaches: bool) -> dict:
-    """Fig. 2 at one width: does each noise scheme reach the R_eff optimum (late average
-    within OPTIMUM_FACTOR of it)? At small width both should; at large width only
-    layer-wise should (all-weights noise stalls)."""
+def dynamics_claim(dynamics: dict, key: str, expect_all_reaches: bool, scale: str) -> dict:
+    """Fig. 2 at one width (paper numbers: registry entry ``key``): does each noise scheme
+    reach the R_eff optimum (late average within OPTIMUM_FACTOR of it)? At small width both
+    should; at large width only layer-wise should (all-weights noise stalls)."""
     eff = late_values(dynamics, "effective_risk")
     risk = late_values(dynamics, "risk")
     optimum = dynamics["effective_risk_minimum"]
     reaches = {m: eff[m][0] <= OPTIMUM_FACTOR * optimum for m in ("layer", "all", "gd")}
     checks = [reaches["layer"], reaches["all"] == expect_all_reaches, not reaches["gd"]]
     expected_all = "reaches it" if expect_all_reaches else "does not"
-    return {
-        "statement": f"Fig. 2, width {dynamics['width']}: layer-wise noise minimizes R_eff; "
-                     f"all-weights noise {expected_all}; GD does not",
-        "paper": paper,
-        "measured": "late R_eff: " + ", ".join(f"{m} {_fmt(eff[m])}" for m in eff)
-                    + f"; late R: gd {_fmt(risk['gd'])}, all {_fmt(risk['all'])}"
-                    + f"; optimum {optimum:.4g}",
-        "verdict": verdict(checks),
-        "criterion": f"late R_eff (mean over iterations >= {LATE_FRACTION:g} T, then over "
-                     f"seeds) <= {OPTIMUM_FACTOR} x optimum for layer, "
-                     f"{'<=' if expect_all_reaches else '>'} for all, > for GD; partly if "
-                     "some hold",
-    }
+    return claim_row(
+        CLAIM, f"Fig. 2 width {dynamics['width']}", f"layer-wise noise minimizes R_eff; "
+        f"all-weights noise {expected_all}; GD does not", checks_verdict(checks, not any(checks)),
+        f"late R_eff (mean over iterations >= {LATE_FRACTION:g} T, then over seeds) <= "
+        f"{OPTIMUM_FACTOR} x optimum for layer, {'<=' if expect_all_reaches else '>'} for all, "
+        "> for GD: reproduced if all three hold, opposite if none does, else inconclusive",
+        setting=f"width {dynamics['width']}, {len(np.asarray(dynamics['risk'])[0])} seeds",
+        paper=_paper_text(key), paper_source=paper.source(key),
+        estimate=eff["layer"][0] / optimum,
+        measured="late R_eff: " + ", ".join(f"{m} {_fmt(eff[m])}" for m in eff)
+                 + f"; late R: gd {_fmt(risk['gd'])}, all {_fmt(risk['all'])}"
+                 + f"; optimum {optimum:.4g}; estimate = layer R_eff / optimum", scale=scale)
 
 
 def claims_table(heat: dict, sweep: dict, small: dict, large: dict, decades: float,
                  scale: str) -> list[dict]:
-    """All C4 rows, columns claim, statement, paper, measured, scale, verdict, criterion.
-    ``small`` and ``large`` are the Fig. 2 runs at the smallest and largest width."""
-    rows = [heatmap_claim(heat), *width_claims(sweep, decades)]
-    rows.append(dynamics_claim(small, PAPER_FIG2["small"], expect_all_reaches=True))
-    rows.append(dynamics_claim(large, PAPER_FIG2["large"], expect_all_reaches=False))
-    return [{c: {**row, "claim": "C4", "scale": scale}[c] for c in CLAIM_COLUMNS} for row in rows]
+    """All C4 rows (claim line first). ``small`` and ``large`` are the Fig. 2 runs at the
+    smallest and largest width."""
+    rows = [heatmap_claim(heat, scale), *width_claims(sweep, decades, scale),
+            dynamics_claim(small, "fig2_small", True, scale),
+            dynamics_claim(large, "fig2_large", False, scale)]
+    counted = [r["verdict"] for r in rows if not r["beyond_paper"]]
+    line = claim_row(CLAIM, "claim", STATEMENT, all_rows_verdict(counted),
+                     "claim line: reproduced if every row testing the paper's statements is "
+                     "(rows beyond the paper not counted), opposite if one is, else "
+                     "inconclusive", level="claim", setting=f"{len(rows)} row(s)",
+                     paper="Figs. 1-2", measured=f"{len(counted)} counted row(s)", scale=scale)
+    return [line, *rows]

@@ -38,11 +38,13 @@ def objective(model: str, data: dict, predictor: np.ndarray, sigma: float) -> fl
 
 
 def compare(model: str, data: dict, predictor: np.ndarray, ref: np.ndarray, sigma: float,
-            tol: float) -> dict:
+            tol: float, clearance: float) -> dict:
     """A predictor against the reference at one sigma: relative error ||p - ref|| / ||ref||
     (Frobenius), structure sizes and agreement (same support / same active groups / same
     rank), the norm the penalty weights (l1, sum of group norms, nuclear) and the relative
-    objective gap."""
+    objective gap. The agreement is also counted on the components clear of the cut-off
+    only: those whose reference magnitude lies outside [tol / clearance, tol * clearance]
+    times the reference's largest (components entering or leaving the path sit inside)."""
     mine, theirs = structure(model, data, predictor), structure(model, data, ref)
     scale = theirs.max()
     mine_on, theirs_on = active(mine, scale, tol), active(theirs, scale, tol)
@@ -50,6 +52,7 @@ def compare(model: str, data: dict, predictor: np.ndarray, ref: np.ndarray, sigm
         same = mine_on.sum() == theirs_on.sum()
     else:
         same = (mine_on == theirs_on).all()
+    clear = active(theirs, scale, tol * clearance) | ~active(theirs, scale, tol / clearance)
     ref_objective = objective(model, data, ref, sigma)
     gap = objective(model, data, predictor, sigma) - ref_objective
     return {
@@ -57,6 +60,8 @@ def compare(model: str, data: dict, predictor: np.ndarray, ref: np.ndarray, sigm
         "n_active": int(mine_on.sum()),
         "n_active_ref": int(theirs_on.sum()),
         "structure_match": bool(same),
+        "n_clear": int(clear.sum()),
+        "structure_match_clear": bool((mine_on == theirs_on)[clear].all()),
         "norm": float(mine.sum()),
         "norm_ref": float(theirs.sum()),
         "objective_gap_rel": float(gap / abs(ref_objective)),
@@ -64,7 +69,7 @@ def compare(model: str, data: dict, predictor: np.ndarray, ref: np.ndarray, sigm
 
 
 def summary_rows(model: str, data: dict, path: dict, references: np.ndarray,
-                 tol: float) -> list[dict]:
+                 tol: float, clearance: float) -> list[dict]:
     """One row per (method, sigma, seed): PGD at its sigma, and plain GD (sigma-free)
     compared with the reference at every sigma of the grid. ``path`` as from
     ``finite.pgd_path``; ``references`` (n_sigma, ...)."""
@@ -76,6 +81,7 @@ def summary_rows(model: str, data: dict, path: dict, references: np.ndarray,
                 row = {"model": model, "method": method, "sigma": float(sigma),
                        "seed": int(seed), "status": "ok" if ok else "diverged"}
                 if ok:
-                    row.update(compare(model, data, predictor, references[i], sigma, tol))
+                    row.update(compare(model, data, predictor, references[i], sigma, tol,
+                                           clearance))
                 rows.append(row)
     return rows

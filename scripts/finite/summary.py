@@ -13,7 +13,8 @@ for model in snakemake.params.models:
     data = read_npz(snakemake.input[f"{model}_data"])
     path = read_npz(snakemake.input[f"{model}_pgd"])
     references = read_npz(snakemake.input[f"{model}_reference"])["solutions"]
-    rows += summary_rows(model, data, path, references, cfg["structure_tol"])
+    rows += summary_rows(model, data, path, references, cfg["structure_tol"],
+                         cfg["structure_clearance"])
 table = pd.DataFrame(rows)
 table.to_csv(snakemake.output[0], index=False)
 log.info("\n%s", table.groupby(["model", "method", "sigma"]).rel_error.agg(["mean", "max"]))

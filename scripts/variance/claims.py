@@ -4,13 +4,14 @@ import pandas as pd
 
 from noise_injection.workflow.results import read_json
 from noise_injection.workflow.runlog import log_to_file
-from noise_injection.claims.variance import CLAIM_COLUMNS, claims_table
+from noise_injection.claims.table import CLAIM_COLUMNS
+from noise_injection.claims.variance import claims_table
 
 log = log_to_file(snakemake.log[0])
 runs = sorted((read_json(p) for p in snakemake.input.dynamics), key=lambda r: r["width"])
 rows = claims_table(read_json(snakemake.input.heatmap), read_json(snakemake.input.width),
                     runs[0], runs[-1], snakemake.params.width_sweep["fit_decades"],
                     snakemake.params.scale)
-pd.DataFrame(rows, columns=CLAIM_COLUMNS).to_csv(snakemake.output[0], index=False)
+pd.DataFrame(rows, columns=list(CLAIM_COLUMNS)).to_csv(snakemake.output[0], index=False)
 for row in rows:
-    log.info("%s: %s", row["verdict"], row["measured"])
+    log.info("%s %s: %s", row["row"], row["verdict"], row["measured"])
