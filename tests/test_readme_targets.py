@@ -10,7 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 #: snakemake options that take a value (the value is not a target).
 VALUED = {"--cores", "-c", "--configfile", "--report", "--workflow-profile", "--sdm",
-          "--directory", "--snakefile", "--profile", "--forcerun", "--rerun-triggers"}
+          "--directory", "--snakefile", "--profile", "--forcerun", "--rerun-triggers",
+          "--archive"}
 
 
 def readme_targets(text: str) -> list[str]:
