@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 
 from noise_injection.variance.fits import fit_loglog
+from noise_injection.variance.onset import STALL_FACTOR, measured_onset
 
 CLAIM_COLUMNS = ("claim", "statement", "paper", "measured", "scale", "verdict", "criterion")
 #: Tolerance on a fitted log-log slope against the theory's exponent.
 SLOPE_TOLERANCE = 0.25
 #: A method "reaches the R_eff optimum" when its late R_eff is within this factor of it.
-OPTIMUM_FACTOR = 1.5
+OPTIMUM_FACTOR = STALL_FACTOR
 #: Fig. 1 levels quoted by the paper: simultaneous above, layer-wise below.
 PAPER_FIG1_ALL, PAPER_FIG1_LAYER = 1e4, 10.0
 #: The paper's Fig. 2 numbers (read off its plots) at its small (50) and large (300) width.
@@ -111,7 +112,8 @@ def dynamics_claim(dynamics: dict, paper: str, expect_all_reaches: bool) -> dict
         "paper": paper,
         "measured": "late R_eff: " + ", ".join(f"{m} {_fmt(eff[m])}" for m in eff)
                     + f"; late R: gd {_fmt(risk['gd'])}, all {_fmt(risk['all'])}"
-                    + f"; optimum {optimum:.4g}",
+                    + f"; optimum {optimum:.4g}"
+                    + f"; sigma {dynamics.get('config', {}).get('dynamics', {}).get('sigma', '?')}",
         "verdict": verdict(checks),
         "criterion": f"late R_eff (mean over iterations >= {LATE_FRACTION:g} T, then over "
                      f"seeds) <= {OPTIMUM_FACTOR} x optimum for layer, "
@@ -120,11 +122,58 @@ def dynamics_claim(dynamics: dict, paper: str, expect_all_reaches: bool) -> dict
     }
 
 
+def stall_summary(stall: dict) -> dict:
+    """One width of the stall sweep: per sigma, late R_eff (mean, std over seeds) of each
+    scheme (NaN if a seed diverged), the closed-form optimum, the measured onset interval
+    (:func:`noise_injection.variance.onset.measured_onset`) and the predicted onset."""
+    late = [late_values({"iterations": stall["iterations"], "methods": stall["methods"],
+                         "effective_risk": eff}, "effective_risk")
+            for eff in np.asarray(stall["effective_risk"], dtype=float)]
+    optima = np.asarray(stall["effective_risk_minimum"], dtype=float)
+    late_all = [v["all"][0] for v in late]
+    return {"width": stall["width"], "sigmas": list(stall["sigmas"]), "late": late,
+            "optimum": optima.tolist(),
+            "onset": measured_onset(stall["sigmas"], late_all, optima),
+            "predicted": float(stall["predicted_onset"])}
+
+
+def stall_onset_claim(stalls: list[dict]) -> dict:
+    """Beyond the paper: does all-weights noise stall from the predicted sigma on?
+
+    Declared criterion (fixed before the runs): at each width, all-weights noise stalls at a
+    grid sigma when its late R_eff (mean over iterations >= LATE_FRACTION T, then over seeds;
+    a diverged seed counts as stalled) exceeds STALL_FACTOR x min R_eff(sigma); the measured
+    onset is the interval between the largest grid sigma below the stall and the smallest
+    from which on every sigma stalls (its width is the grid's spacing). Prediction: the
+    closed-form sigma where sigma^4 d1 ||X||^2/(2n) = R_eff of GD's end point - min R_eff.
+    Reproduced when the prediction lies in the measured interval at every width, partly at
+    some, not reproduced at none.
+    """
+    summaries = [stall_summary(s) for s in sorted(stalls, key=lambda s: s["width"])]
+    inside = [lo <= s["predicted"] <= hi for s in summaries for lo, hi in [s["onset"]]]
+    return {
+        "statement": "Beyond the paper: all-weights noise stalls (late R_eff above "
+                     f"{STALL_FACTOR} x optimum) from the sigma where the sigma^4 d1 term "
+                     "overtakes the regularization gain",
+        "paper": "not in the paper (the stall is shown at width 300 only)",
+        "measured": "; ".join(f"width {s['width']}: onset in ({s['onset'][0]:.3g}, "
+                              f"{s['onset'][1]:.3g}], predicted {s['predicted']:.3g}"
+                              for s in summaries),
+        "verdict": verdict(inside),
+        "criterion": f"per width, the closed-form onset lies in the measured onset interval "
+                     f"(grid sigmas bracketing the first stall: late R_eff of all-weights "
+                     f"noise > {STALL_FACTOR} x min R_eff, mean over seeds; diverged = "
+                     f"stalled); partly if at some widths",
+    }
+
+
 def claims_table(heat: dict, sweep: dict, small: dict, large: dict, decades: float,
-                 scale: str) -> list[dict]:
+                 scale: str, stalls: list[dict]) -> list[dict]:
     """All C4 rows, columns claim, statement, paper, measured, scale, verdict, criterion.
-    ``small`` and ``large`` are the Fig. 2 runs at the smallest and largest width."""
+    ``small`` and ``large`` are the Fig. 2 runs at the smallest and largest width;
+    ``stalls`` the stall sweep, one run per width."""
     rows = [heatmap_claim(heat), *width_claims(sweep, decades)]
     rows.append(dynamics_claim(small, PAPER_FIG2["small"], expect_all_reaches=True))
     rows.append(dynamics_claim(large, PAPER_FIG2["large"], expect_all_reaches=False))
+    rows.append(stall_onset_claim(stalls))
     return [{c: {**row, "claim": "C4", "scale": scale}[c] for c in CLAIM_COLUMNS} for row in rows]
