@@ -50,6 +50,16 @@ def _fmt(pair: tuple[float, float]) -> str:
     return f"{pair[0]:.3g} +- {pair[1]:.2g}"
 
 
+def _sigma_note(dynamics: dict) -> str:
+    """The run's sigma and, if calibrated, the log residuals of the fit's targets."""
+    if "config" not in dynamics:
+        return ""
+    residuals = dynamics.get("calibration_residuals", {})
+    fit = ", ".join(f"{k} {v:+.2f}" for k, v in residuals.items())
+    return (f"; sigma {dynamics['config']['dynamics']['sigma']:.4g} "
+            f"({dynamics.get('sigma_setting', 'configured')}; log residuals of the fit: {fit})")
+
+
 def heatmap_claim(heat: dict) -> dict:
     """Fig. 1: the simultaneous smoothed loss explodes over the grid, the layer-wise one does not;
     the closed forms agree with Monte Carlo."""
@@ -113,7 +123,7 @@ def dynamics_claim(dynamics: dict, paper: str, expect_all_reaches: bool) -> dict
         "measured": "late R_eff: " + ", ".join(f"{m} {_fmt(eff[m])}" for m in eff)
                     + f"; late R: gd {_fmt(risk['gd'])}, all {_fmt(risk['all'])}"
                     + f"; optimum {optimum:.4g}"
-                    + f"; sigma {dynamics.get('config', {}).get('dynamics', {}).get('sigma', '?')}",
+                    + _sigma_note(dynamics),
         "verdict": verdict(checks),
         "criterion": f"late R_eff (mean over iterations >= {LATE_FRACTION:g} T, then over "
                      f"seeds) <= {OPTIMUM_FACTOR} x optimum for layer, "

@@ -11,7 +11,8 @@ from noise_injection.theory import linear_effective_risk_minimum
 from noise_injection.variance.study import stage_data
 
 log = log_to_file(snakemake.log[0])
-sigma = read_json(snakemake.input[0])["sigma"]  # the calibrated or configured sigma
+calibration = read_json(snakemake.input[0])
+sigma = calibration["sigma"]  # the calibrated or configured sigma
 dyn = {**snakemake.params.dynamics, "sigma": sigma}
 width = int(snakemake.wildcards.width)
 log.info("dynamics at width %d (sigma %s: %.6g): %s", width,
@@ -25,4 +26,5 @@ status = "diverged" if np.any(result["diverged"]) else "ok"
 write_json(snakemake.output[0], make_record(
     {"data": snakemake.params.data, "dynamics": dyn}, dyn["noise_seed"], status,
     time.perf_counter() - start, width=width, sigma_setting=snakemake.params.dynamics["sigma"],
+    calibration_residuals=calibration["fit"]["log_residuals"],
     effective_risk_minimum=linear_effective_risk_minimum(X, Y, dyn["sigma"]), **result))
