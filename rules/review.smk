@@ -79,9 +79,28 @@ rule review_html:
         "--output review.html {input} > {log} 2>&1"
 
 
+rule deviations_page:
+    input:
+        os.path.join(workflow.basedir, "config", "deviations.yaml"),
+    output:
+        report(
+            "results/review/deviations.html",
+            caption="../report/deviations.rst",
+            category="0. Choices and deviations",
+        ),
+    log:
+        "logs/review/deviations.log",
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/review/deviations.py"
+
+
 rule review:
     input:
         "results/claims.csv",
+        "results/review/deviations.html",
         "results/claims.html",
         "results/review/timings.csv",
         "results/review/review.html",

@@ -19,7 +19,69 @@ rule variance_heatmap:
         "../scripts/variance/heatmap.py"
 
 
+rule variance_gd_end:
+    output:
+        "results/variance/gd_end/width{width}.json",
+    log:
+        "logs/variance/gd_end_width{width}.log",
+    wildcard_constraints:
+        width=r"\d+",
+    priority: 2
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    params:
+        data=config["variance"]["data"],
+        dynamics=config["variance"]["dynamics"],
+    script:
+        "../scripts/variance/gd_end.py"
+
+
+rule variance_calibration:
+    input:
+        expand(
+            "results/variance/gd_end/width{width}.json",
+            width=config["variance"]["dynamics"]["widths"],
+        ),
+    output:
+        "results/variance/calibration.json",
+    log:
+        "logs/variance/calibration.log",
+    priority: 2
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    params:
+        data=config["variance"]["data"],
+        dynamics=config["variance"]["dynamics"],
+    script:
+        "../scripts/variance/calibration.py"
+
+
+rule variance_stall:
+    input:
+        "results/variance/gd_end/width{width}.json",
+    output:
+        "results/variance/stall/width{width}.json",
+    log:
+        "logs/variance/stall_width{width}.log",
+    wildcard_constraints:
+        width=r"\d+",
+    priority: 1
+    conda:
+        "../envs/torch.yaml"
+    threads: 1
+    params:
+        data=config["variance"]["data"],
+        dynamics=config["variance"]["dynamics"],
+        stall=config["variance"]["stall"],
+    script:
+        "../scripts/variance/stall.py"
+
+
 rule variance_dynamics:
+    input:
+        "results/variance/calibration.json",
     output:
         "results/variance/dynamics/width{width}.json",
     log:
@@ -73,10 +135,11 @@ rule variance_fig1:
 
 rule variance_fig2:
     input:
-        expand(
+        dynamics=expand(
             "results/variance/dynamics/width{width}.json",
             width=config["variance"]["dynamics"]["widths"],
         ),
+        calibration="results/variance/calibration.json",
     output:
         pdf="figures/fig2_linear_dynamics.pdf",
         png=figure_report(
@@ -91,6 +154,26 @@ rule variance_fig2:
         paper=paper_registry(),
     script:
         "../scripts/variance/fig2.py"
+
+
+rule variance_stall_figure:
+    input:
+        expand(
+            "results/variance/stall/width{width}.json",
+            width=config["variance"]["stall"]["widths"],
+        ),
+    output:
+        pdf="figures/stall_onset.pdf",
+        png=figure_report(
+            "stall_onset", "2. Variance explosion (paper Sec. 3, Figs. 1-2)"
+        ),
+    log:
+        "logs/variance/stall_figure.log",
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    script:
+        "../scripts/variance/stall_figure.py"
 
 
 rule variance_vs_width_figure:
@@ -124,6 +207,10 @@ rule variance_claims:
             width=config["variance"]["dynamics"]["widths"],
         ),
         numbers=paper_numbers(),
+        stall=expand(
+            "results/variance/stall/width{width}.json",
+            width=config["variance"]["stall"]["widths"],
+        ),
     output:
         "results/variance/claims.csv",
     log:
@@ -155,5 +242,6 @@ rule variance:
         figure_files("fig1_variance_heatmap"),
         figure_files("fig2_linear_dynamics"),
         figure_files("variance_vs_width"),
+        figure_files("stall_onset"),
         "results/variance/claims.csv",
     localrule: True

@@ -41,6 +41,27 @@ def test_digits_fixed_split_and_normalization():
         a.normalize(a.x_train)
 
 
+def test_normalization_choices_against_scikit_learns_pixels():
+    # Oracle: scikit-learn's own digits arrays (pixels 0..16), transformed by hand.
+    from sklearn.datasets import load_digits
+
+    pixels = load_digits().images[: D.DIGITS_NUM_TRAIN].astype(np.float64) / 16.0
+    unit = D.load_dataset("digits", normalization="unit_interval")
+    assert unit.mean == (0.0,) and unit.std == (1.0,)
+    assert np.allclose(unit.x_train[:, 0].numpy(), pixels, atol=1e-7)
+    given = D.load_dataset("digits", normalization={"mean": [0.25], "std": [0.5]})
+    assert np.allclose(given.x_train[:, 0].numpy(), (pixels - 0.25) / 0.5, atol=1e-6)
+    raw = D.load_dataset("digits", raw_pixels=True, normalization="unit_interval")
+    assert torch.allclose(raw.normalize(raw.x_train), unit.x_train)
+
+
+@pytest.mark.parametrize("bad", ["standardize", {"mean": [0.5, 0.5], "std": [0.2, 0.2]},
+                                 {"mean": [0.5], "std": [0.0]}, {"mean": [0.5]}])
+def test_bad_normalization_is_rejected(bad):
+    with pytest.raises(ValueError, match="normalization"):
+        D.load_dataset("digits", normalization=bad)
+
+
 def test_digits_are_scikit_learns_digits():
     from sklearn.datasets import load_digits
 

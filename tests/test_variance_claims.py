@@ -82,7 +82,11 @@ def test_claims_table_columns_and_width_verdicts():
     heat = {"schemes": ["all", "layer"], "mc_mean": [[[2e4]], [[3.0]]],
             "exact": [[[2e4]]], "mc_se": [[[1.0]]]}
     run = _dynamics({"gd": 1.0, "layer": 0.011, "all": 1.0, "reff": 0.01}, 0.01)
-    rows = claims_table(heat, sweep, run, run, decades=1, scale="quick")
+    stall = {"width": 50, "sigmas": [0.1, 0.2], "methods": ["layer", "all"],
+             "iterations": [0, 10], "effective_risk": np.ones((2, 2, 1, 2)).tolist(),
+             "effective_risk_minimum": [1.0, 1.0], "predicted_onset": 0.5}
+    rows = claims_table(heat, sweep, run, run, decades=1, scale="quick", stalls=[stall])
+    assert len(rows) == 6 and rows[-1]["verdict"] == "reproduced"  # never stalls: (0.2, inf)
     assert all(tuple(row) == CLAIM_COLUMNS for row in rows)
     assert [row["row"] for row in rows] == [
         "claim", "Fig. 1 heat map", "variance of the perturbed loss slope",

@@ -115,8 +115,8 @@ def test_smoke_report_and_review_notebook(smoke_run):
     with zipfile.ZipFile(smoke_run / "report.zip") as archive:
         names = archive.namelist()
     figures = {p.name for p in (smoke_run / "figures").glob("*.png")}
-    assert len(figures) == 18
-    for name in figures | {"claims.html", "review.html", "timings.csv"}:
+    assert len(figures) == 19
+    for name in figures | {"claims.html", "review.html", "timings.csv", "deviations.html"}:
         assert any(n.endswith(name) for n in names), name
     executed = json.loads((smoke_run / "results" / "review" / "review.ipynb").read_text())
     outputs = [c for c in executed["cells"] if c["cell_type"] == "code" and c["outputs"]]

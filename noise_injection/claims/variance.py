@@ -16,6 +16,7 @@ from noise_injection.claims import paper_numbers as paper
 from noise_injection.claims.table import claim_row
 from noise_injection.claims.verdicts import all_rows_verdict, checks_verdict
 from noise_injection.variance.fits import fit_loglog
+from noise_injection.variance.onset import STALL_FACTOR, measured_onset
 
 CLAIM = "C4"
 STATEMENT = ("all-weights noise makes the smoothed loss and gradient noise grow with width; "
@@ -23,7 +24,7 @@ STATEMENT = ("all-weights noise makes the smoothed loss and gradient noise grow 
 #: Tolerance on a fitted log-log slope against the theory's exponent.
 SLOPE_TOLERANCE = 0.25
 #: A method "reaches the R_eff optimum" when its late R_eff is within this factor of it.
-OPTIMUM_FACTOR = 1.5
+OPTIMUM_FACTOR = STALL_FACTOR
 #: Records with iteration >= this fraction of the last one form the "late" average.
 LATE_FRACTION = 0.5
 
@@ -40,6 +41,16 @@ def late_values(dynamics: dict, key: str) -> dict[str, tuple[float, float]]:
 
 def _fmt(pair: tuple[float, float]) -> str:
     return f"{pair[0]:.3g} +- {pair[1]:.2g}"
+
+
+def _sigma_note(dynamics: dict) -> str:
+    """The run's sigma and, if calibrated, the log residuals of the fit's targets."""
+    if "config" not in dynamics:
+        return ""
+    residuals = dynamics.get("calibration_residuals", {})
+    fit = ", ".join(f"{k} {v:+.2f}" for k, v in residuals.items())
+    return (f"; sigma {dynamics['config']['dynamics']['sigma']:.4g} "
+            f"({dynamics.get('sigma_setting', 'configured')}; log residuals of the fit: {fit})")
 
 
 def _paper_text(key: str) -> str:
@@ -119,16 +130,64 @@ def dynamics_claim(dynamics: dict, key: str, expect_all_reaches: bool, scale: st
         estimate=eff["layer"][0] / optimum,
         measured="late R_eff: " + ", ".join(f"{m} {_fmt(eff[m])}" for m in eff)
                  + f"; late R: gd {_fmt(risk['gd'])}, all {_fmt(risk['all'])}"
-                 + f"; optimum {optimum:.4g}; estimate = layer R_eff / optimum", scale=scale)
+                 + f"; optimum {optimum:.4g}; estimate = layer R_eff / optimum"
+                 + _sigma_note(dynamics), scale=scale)
+
+
+def stall_summary(stall: dict) -> dict:
+    """One width of the stall sweep: per sigma, late R_eff (mean, std over seeds) of each
+    scheme (NaN if a seed diverged), the closed-form optimum, the measured onset interval
+    (:func:`noise_injection.variance.onset.measured_onset`) and the predicted onset."""
+    late = [late_values({"iterations": stall["iterations"], "methods": stall["methods"],
+                         "effective_risk": eff}, "effective_risk")
+            for eff in np.asarray(stall["effective_risk"], dtype=float)]
+    optima = np.asarray(stall["effective_risk_minimum"], dtype=float)
+    late_all = [v["all"][0] for v in late]
+    return {"width": stall["width"], "sigmas": list(stall["sigmas"]), "late": late,
+            "optimum": optima.tolist(),
+            "onset": measured_onset(stall["sigmas"], late_all, optima),
+            "predicted": float(stall["predicted_onset"])}
+
+
+def stall_onset_claim(stalls: list[dict], scale: str) -> dict:
+    """Beyond the paper: does all-weights noise stall from the predicted sigma on?
+
+    Declared criterion (fixed before the runs): at each width, all-weights noise stalls at a
+    grid sigma when its late R_eff (mean over iterations >= LATE_FRACTION T, then over seeds;
+    a diverged seed counts as stalled) exceeds STALL_FACTOR x min R_eff(sigma); the measured
+    onset is the interval between the largest grid sigma below the stall and the smallest
+    from which on every sigma stalls (its width is the grid's spacing). Prediction: the
+    closed-form sigma where sigma^4 d1 ||X||^2/(2n) = R_eff of GD's end point - min R_eff.
+    Reproduced when the prediction lies in the measured interval at every width, opposite
+    when it lies in none, else inconclusive.
+    """
+    summaries = [stall_summary(s) for s in sorted(stalls, key=lambda s: s["width"])]
+    inside = [lo <= s["predicted"] <= hi for s in summaries for lo, hi in [s["onset"]]]
+    return claim_row(
+        CLAIM, "stall onset vs width", "all-weights noise stalls (late R_eff above "
+        f"{STALL_FACTOR} x optimum) from the sigma where the sigma^4 d1 term overtakes the "
+        "regularization gain", checks_verdict(inside, reversed_=not any(inside)),
+        "per width, the closed-form onset lies in the measured onset interval (grid sigmas "
+        "bracketing the first stall: late R_eff of all-weights noise > "
+        f"{STALL_FACTOR} x min R_eff, mean over seeds; diverged = stalled); reproduced if at "
+        "every width, opposite if at none, else inconclusive",
+        setting=f"widths {', '.join(str(s['width']) for s in summaries)}, "
+                f"{len(summaries[0]['sigmas']) if summaries else 0} sigmas",
+        paper=f"no onset: {paper.entry('fig2_large')['note']} (the stall is shown at width "
+              "300 only)", paper_source=paper.source("fig2_large"), beyond_paper=True,
+        measured="; ".join(f"width {s['width']}: onset in ({s['onset'][0]:.3g}, "
+                           f"{s['onset'][1]:.3g}], predicted {s['predicted']:.3g}"
+                           for s in summaries), scale=scale)
 
 
 def claims_table(heat: dict, sweep: dict, small: dict, large: dict, decades: float,
-                 scale: str) -> list[dict]:
+                 scale: str, stalls: list[dict]) -> list[dict]:
     """All C4 rows (claim line first). ``small`` and ``large`` are the Fig. 2 runs at the
-    smallest and largest width."""
+    smallest and largest width; ``stalls`` the stall sweep, one run per width."""
     rows = [heatmap_claim(heat, scale), *width_claims(sweep, decades, scale),
             dynamics_claim(small, "fig2_small", True, scale),
-            dynamics_claim(large, "fig2_large", False, scale)]
+            dynamics_claim(large, "fig2_large", False, scale),
+            stall_onset_claim(stalls, scale)]
     counted = [r["verdict"] for r in rows if not r["beyond_paper"]]
     line = claim_row(CLAIM, "claim", STATEMENT, all_rows_verdict(counted),
                      "claim line: reproduced if every row testing the paper's statements is "

@@ -2,11 +2,15 @@
 
 Everything is parsed with numpy (no torchvision) and returned as an :class:`ArrayDataset`:
 images ``N x C x H x W``, labels int64. By default images are float32 and normalized per
-channel, ``x = (pixel / pixel_max - mean_c) / std_c``, with ``mean_c`` and ``std_c`` the
-per-channel mean and (population) standard deviation of the FULL training set in [0, 1] pixel
-units, so the normalization does not depend on the seed or on ``train_subset``. With
-``raw_pixels=True`` images stay uint8 (e.g. CIFAR-10 held on the GPU for augmentation) and
-:meth:`ArrayDataset.normalize` maps them to the same float32 values later.
+channel, ``x = (pixel / pixel_max - mean_c) / std_c``, in [0, 1] pixel units. The constants
+come from ``normalization`` (see :data:`NORMALIZATIONS`): ``"train_statistics"`` uses the
+per-channel mean and (population) standard deviation of the FULL training set (so they do not
+depend on the seed or on ``train_subset``); ``"unit_interval"`` keeps the pixels in [0, 1]
+(mean 0, std 1: the authors' FashionMNIST, ``ToTensor()`` alone); a mapping
+``{"mean": [...], "std": [...]}`` gives the constants (the authors' CIFAR-10 constants are in
+``config/paper.yaml``; their std values are not the data's true std, about 0.247/0.243/0.261). With ``raw_pixels=True`` images stay uint8 (e.g. CIFAR-10 held on
+the GPU for augmentation) and :meth:`ArrayDataset.normalize` maps them to the same float32
+values later.
 
 - ``digits``: scikit-learn's bundled 8x8 digits (1797 images, pixels 0..16, offline). Fixed
   split independent of the seed: the first :data:`DIGITS_NUM_TRAIN` images (in scikit-learn's
@@ -56,6 +60,8 @@ CIFAR10_ARCHIVE = ("cifar-10-python.tar.gz",
 CIFAR10_TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 CIFAR10_TEST_BATCH = "test_batch"
 DOWNLOAD_TIMEOUT_S = 60
+#: Named normalizations; a ``{"mean": [...], "std": [...]}`` mapping is the third kind.
+NORMALIZATIONS = ("train_statistics", "unit_interval")
 
 
 class DownloadError(RuntimeError):
@@ -67,8 +73,8 @@ class ArrayDataset:
     """A classification data set held as tensors.
 
     ``x_*``: float32 normalized images (or uint8 pixels when ``raw_pixels``), N x C x H x W;
-    ``y_*``: int64 labels. ``mean`` / ``std``: per-channel statistics in [0, 1] pixel units
-    (pixel / pixel_max) of the full training set.
+    ``y_*``: int64 labels. ``mean`` / ``std``: the per-channel normalization constants in
+    [0, 1] pixel units (pixel / pixel_max), see :func:`normalization_constants`.
     """
 
     name: str
@@ -106,7 +112,8 @@ class ArrayDataset:
 
 def load_dataset(name: str, root: str | Path = "data", train_subset: int | None = None,
                  seed: int = 0, base_url: str | None = None,
-                 raw_pixels: bool = False) -> ArrayDataset:
+                 raw_pixels: bool = False,
+                 normalization: str | dict = "train_statistics") -> ArrayDataset:
     """Load ``name`` (one of :data:`DATASETS`), downloading into ``root`` if needed.
 
     Args:
@@ -116,6 +123,8 @@ def load_dataset(name: str, root: str | Path = "data", train_subset: int | None 
         base_url: overrides the download location (a folder URL ending in '/'), for mirrors
             and tests; the pinned hashes still apply.
         raw_pixels: keep uint8 pixels (see :meth:`ArrayDataset.normalize`).
+        normalization: one of :data:`NORMALIZATIONS` or ``{"mean": [...], "std": [...]}``
+            (one value per channel), see the module docstring.
     """
     if name == "digits":
         (x_tr, y_tr, x_te, y_te), pixel_max = _digits_arrays(), 16.0
@@ -125,7 +134,7 @@ def load_dataset(name: str, root: str | Path = "data", train_subset: int | None 
         (x_tr, y_tr, x_te, y_te), pixel_max = _cifar10_arrays(Path(root), base_url), 255.0
     else:
         raise ValueError(f"unknown data set {name!r}; choose one of {DATASETS}")
-    mean, std = channel_statistics(x_tr, pixel_max)
+    mean, std = normalization_constants(normalization, x_tr, pixel_max)
     if train_subset is not None:
         idx = subset_indices(len(x_tr), train_subset, seed)
         x_tr, y_tr = x_tr[idx], y_tr[idx]
@@ -150,6 +159,25 @@ def subset_indices(n: int, size: int, seed: int) -> np.ndarray:
         raise ValueError(f"train_subset must be in [1, {n}], got {size}")
     generator = torch.Generator().manual_seed(int(seed))
     return torch.randperm(n, generator=generator)[:size].numpy()
+
+
+def normalization_constants(normalization: str | dict, pixels: np.ndarray,
+                            pixel_max: float) -> tuple[tuple, tuple]:
+    """Per-channel (mean, std) in [0, 1] pixel units for ``normalization`` (module
+    docstring) and the full training set's uint8 ``pixels`` (N x C x H x W)."""
+    channels = pixels.shape[1]
+    if normalization == "train_statistics":
+        return channel_statistics(pixels, pixel_max)
+    if normalization == "unit_interval":
+        return (0.0,) * channels, (1.0,) * channels
+    if isinstance(normalization, dict) and set(normalization) == {"mean", "std"}:
+        mean, std = (tuple(float(v) for v in normalization[k]) for k in ("mean", "std"))
+        if len(mean) != channels or len(std) != channels or min(std) <= 0:
+            raise ValueError(f"normalization needs {channels} mean and {channels} positive std "
+                             f"values for this data set, got {normalization}")
+        return mean, std
+    raise ValueError(f"normalization must be one of {NORMALIZATIONS} or a mapping with keys "
+                     f"'mean' and 'std', got {normalization!r}")
 
 
 def channel_statistics(pixels: np.ndarray, pixel_max: float) -> tuple[tuple, tuple]:

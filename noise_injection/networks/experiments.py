@@ -29,17 +29,20 @@ METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "hessian_trace")
 class FigureSpec:
     """One figure: ``kind`` "curves" (metric vs epochs, one column per experiment, at the
     experiment's ``plot_sigma``), "sigma_columns" (one column per sigma of one experiment) or
-    "sigma_sweep" (final metrics vs sigma, Fig. 6)."""
+    "sigma_sweep" (final metrics vs sigma, Fig. 6). ``window``: the part of each run the
+    paper's figure shows, as fractions of its length (shaded; None: no window)."""
 
     number: int
     kind: str
     experiments: tuple[str, ...]
     metrics: tuple[str, ...] = ("test_acc", "train_loss", "hessian_trace")
+    window: tuple[float, float] | None = None
 
 
 #: The paper's network figures by file name.
 FIGURES = {
-    "fig3_mlp_sigma": FigureSpec(3, "sigma_columns", ("mlp3_wide",)),
+    # Fig. 3 shows iterations 1000-8000 of the appendix's 10k-iteration runs (those of Fig. 8)
+    "fig3_mlp_sigma": FigureSpec(3, "sigma_columns", ("mlp3_wide",), window=(0.1, 0.8)),
     "fig4_deep_mlps": FigureSpec(4, "curves", ("mlp5_narrow", "mlp5_wide")),
     "fig5_cifar_cnns": FigureSpec(5, "curves", ("toy_cnn", "fcnn"), ("test_acc",)),
     "fig6_resnet18_sigma": FigureSpec(6, "sigma_sweep", ("resnet18",),

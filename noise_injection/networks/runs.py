@@ -41,7 +41,8 @@ def train_run(name: str, networks: dict, scheme: str, sigma: str, seed: int,
     experiment = networks["experiments"][name]
     data = load_dataset(experiment["dataset"], root=networks["data_root"],
                         train_subset=experiment["train_subset"] or None, seed=seed,
-                        raw_pixels=experiment["augment_padding"] > 0)
+                        raw_pixels=experiment["augment_padding"] > 0,
+                        normalization=experiment["normalization"])
     torch.manual_seed(stream_seed(seed, "init"))
     model = build_model(experiment["arch"], data.in_shape, data.num_classes,
                         **experiment["arch_kwargs"])

@@ -62,12 +62,19 @@ def risks(W1: np.ndarray, w: np.ndarray, X: np.ndarray, y: np.ndarray,
     return risk, risk + sigma**2 * penalty / (2 * n)
 
 
-@numba.njit(cache=True, fastmath=True)
+#: A net whose second-layer weights reach this norm has diverged (its loss overflows soon).
+_BLOWUP = 1e100
+#: numba's fast-math without the no-NaN / no-inf assumptions, so the divergence test holds.
+_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH)
 def _advance(W1T, w, s1, s2, shrink, S, c, lr, normals):
     """len(s1) steps of every net b, in place, with W1 stored transposed (W1T[b] = W1^T, so
     the inner loops run over d1): noise std s1[t, b] on W1 and s2[t, b] on w, R_eff penalty
     weight shrink[b] (sigma^2 for GD on R_eff, else 0). Normals are consumed in order:
-    e2 (d1) when s2 > 0, then zeta (d0) and xi (d1) when s1 > 0."""
+    e2 (d1) when s2 > 0, then zeta (d0) and xi (d1) when s1 > 0. A diverged net (norm of
+    the perturbed w not in (0, _BLOWUP)) is set to NaN and left there."""
     batch, d0, d1 = W1T.shape
     trace_S = np.trace(S)
     wp = np.empty(d1)
@@ -89,6 +96,12 @@ def _advance(W1T, w, s1, s2, shrink, S, c, lr, normals):
                 for j in range(d1):
                     wp[j] = w[b, j]
             norm_wp = math.sqrt(np.dot(wp, wp))
+            if not (0.0 < norm_wp < _BLOWUP):  # diverged (also NaN): freeze the net at NaN
+                w[b, :] = np.nan
+                W[:, :] = np.nan
+                if sig1 > 0:
+                    pos += d0 + d1  # the other nets keep their normals
+                continue
             for k in range(d0):
                 a[k] = norm_wp * normals[pos + k] if sig1 > 0 else 0.0
                 acc = 0.0
@@ -205,3 +218,14 @@ def run_dynamics(X: np.ndarray, y: np.ndarray, width: int, sigma: float, lr: flo
         "effective_risk": eff,
         "diverged": ~np.isfinite(eff[:, :, -1]),
     }
+
+
+def gd_end_point(X: np.ndarray, y: np.ndarray, width: int, lr: float, iterations: int,
+                 seeds: list[int]) -> dict:
+    """Plain GD's end point per seed (the Fig. 2 inits): its risk R and its R_eff penalty at
+    sigma = 1, P / (2n) with P = ||W1 X^T||^2 + ||w||^2 ||X||^2, so that its R_eff at any
+    sigma is risk + sigma^2 penalty (GD itself does not depend on sigma)."""
+    out = run_dynamics(X, y, width, 1.0, lr, iterations, seeds, 0, np.array([iterations]),
+                       methods=("gd",), progress=False)
+    risk, eff = out["risk"][0, :, -1], out["effective_risk"][0, :, -1]
+    return {"risk": risk.tolist(), "penalty": (eff - risk).tolist()}

@@ -11,10 +11,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from noise_injection.variance.dynamics import planted_regression
+from noise_injection.variance.dynamics import planted_regression, run_dynamics
 from noise_injection.variance.montecarlo import mean_field_weights, perturbed_statistics
 from noise_injection.variance.fits import variance_with_se
-from noise_injection.theory import SCHEMES, linear_smoothed_risk, predicted_width_exponents
+from noise_injection.theory import (
+    SCHEMES,
+    linear_effective_risk_minimum,
+    linear_smoothed_risk,
+    predicted_width_exponents,
+)
 
 #: Nets of the width study: name -> (number of hidden layers, hidden activation).
 NETS = {"linear1": (1, "linear"), "relu1": (1, "relu"), "relu3": (3, "relu")}
@@ -71,3 +76,21 @@ def width_sweep(net: str, X: np.ndarray, Y: np.ndarray, widths, sigma: float, sa
             "schemes": list(SCHEMES), "widths": list(widths), "loss_variance": loss_var,
             "loss_variance_se": loss_var_se, "grad_trace_cov": grad_trace,
             "predicted": predicted_width_exponents(hidden_layers + 1, activation)}
+
+
+def stall_sweep(X: np.ndarray, Y: np.ndarray, width: int, sigmas, lr: float, iterations: int,
+                seeds: list[int], noise_seed: int, records: np.ndarray) -> dict:
+    """The stall figure at one width: the Fig. 2 dynamics of layer-wise and all-weights noise
+    (batched over both schemes and the seeds) at every sigma of ``sigmas``, each sigma with
+    its own noise stream (``noise_seed`` + its index). Arrays ``risk`` and
+    ``effective_risk`` are indexed (sigma, method, seed, record); ``effective_risk_minimum``
+    is the closed-form min R_eff per sigma; ``diverged`` (sigma, method, seed)."""
+    runs = [run_dynamics(X, Y[:, 0], width, sigma, lr, iterations, seeds, noise_seed + i,
+                         records, methods=("layer", "all"), progress=False)
+            for i, sigma in enumerate(sigmas)]
+    return {"width": width, "sigmas": list(sigmas), "methods": ["layer", "all"],
+            "seeds": list(seeds), "iterations": np.asarray(records).tolist(),
+            "risk": np.stack([r["risk"] for r in runs]),
+            "effective_risk": np.stack([r["effective_risk"] for r in runs]),
+            "diverged": np.stack([r["diverged"] for r in runs]),
+            "effective_risk_minimum": [linear_effective_risk_minimum(X, Y, s) for s in sigmas]}

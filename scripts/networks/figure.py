@@ -50,8 +50,12 @@ def diverged_note(name, scheme, sigma):
 
 
 def draw_curves(ax, name, sigma, metric):
-    """none, layer and all at ``sigma`` for one experiment and metric."""
+    """none, layer and all at ``sigma`` for one experiment and metric; the figure's window of
+    the run (if it has one) is shaded."""
     table = curves[name]
+    if spec.window:
+        ax.axvspan(*(f * experiments[name]["epochs"] for f in spec.window), color="0.93",
+                   lw=0, label="the paper's window")
     for scheme, s in (("none", 0.0), ("layer", sigma), ("all", sigma)):
         rows = table[(table["scheme"] == scheme) & np.isclose(table["sigma"], s)
                      & (table["metric"] == metric) & (table["epoch"] > 0)].sort_values("epoch")

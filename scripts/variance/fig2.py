@@ -8,7 +8,8 @@ from noise_injection.workflow.results import read_json
 from noise_injection.workflow.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
-runs = sorted((read_json(p) for p in snakemake.input), key=lambda r: r["width"])
+runs = sorted((read_json(p) for p in snakemake.input.dynamics), key=lambda r: r["width"])
+calibration = read_json(snakemake.input.calibration)
 style = {"gd": "none", "layer": "layer", "all": "all", "reff": "reff"}
 use_style()
 fig, axes = plt.subplots(len(runs), 2, figsize=(10, 3.6 * len(runs)), squeeze=False,
@@ -31,4 +32,9 @@ for row, run in zip(axes, runs):
 axes[-1, 0].set_xlabel("iteration")
 axes[-1, 1].set_xlabel("iteration")
 axes[0, 1].legend(fontsize=8)
+fit = calibration["fit"]
+fig.suptitle(
+    f"sigma = {calibration['sigma']:.4g} ({calibration['source']}); fit: "
+    + ", ".join(f"{k} {fit['model'][k]:.3g} vs {t:g} (log residual {fit['log_residuals'][k]:+.2f})"
+                for k, t in fit["targets"].items()), fontsize=7)
 save_figure(fig, *snakemake.output)

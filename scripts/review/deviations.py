@@ -1,0 +1,11 @@
+"""Rule deviations_page: the deviations list (config/deviations.yaml) as an HTML table."""
+
+from pathlib import Path
+
+from noise_injection.workflow.deviations import RST_TITLE, html_page, load_deviations
+from noise_injection.workflow.runlog import log_to_file
+
+log = log_to_file(snakemake.log[0])
+data = load_deviations(snakemake.input[0])
+log.info("%d deviations from %s", len(data["deviations"]), snakemake.input[0])
+Path(snakemake.output[0]).write_text(html_page(data, RST_TITLE))
