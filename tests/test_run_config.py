@@ -31,6 +31,7 @@ CHANGES = {
     "schedule": "constant",
     "noise_off_epoch": 2,
     "augment_padding": 1,
+    "normalization": "unit_interval",
     "order": "random",
     "eval.spacing": "log",
     "eval.points": 4,

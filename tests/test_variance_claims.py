@@ -14,6 +14,7 @@ from noise_injection.claims.variance import (
     dynamics_claim,
     heatmap_claim,
     late_values,
+    width_claims,
 )
 from noise_injection.variance.fits import fit_loglog, variance_with_se
 
@@ -85,20 +86,29 @@ def test_claims_table_columns_and_width_verdicts():
     stall = {"width": 50, "sigmas": [0.1, 0.2], "methods": ["layer", "all"],
              "iterations": [0, 10], "effective_risk": np.ones((2, 2, 1, 2)).tolist(),
              "effective_risk_minimum": [1.0, 1.0], "predicted_onset": 0.5}
-    rows = claims_table(heat, sweep, run, run, decades=1, scale="quick", stalls=[stall])
-    assert len(rows) == 6 and rows[-1]["verdict"] == "reproduced"  # never stalls: (0.2, inf)
+    rows = claims_table(heat, sweep, run, run, decades=1, slope_tolerance=0.25, scale="quick",
+                        stalls=[stall])
+    assert len(rows) == 7 and rows[-1]["verdict"] == "reproduced"  # never stalls: (0.2, inf)
     assert all(tuple(row) == CLAIM_COLUMNS for row in rows)
     assert [row["row"] for row in rows] == [
         "claim", "Fig. 1 heat map", "variance of the perturbed loss slope",
-        "tr Cov of the stochastic gradient slope", "Fig. 2 width 300", "Fig. 2 width 300"]
+        "tr Cov of the stochastic gradient slope", "Fig. 2 width 300", "Fig. 2 width 300",
+        "stall onset vs width"]
     # all-weights noise stalls at both widths here: the small width is inconclusive, so is
     # the claim line, which counts only the paper's rows (not the slopes beyond the paper)
     assert [row["verdict"] for row in rows] == ["inconclusive", "reproduced", "reproduced",
-                                                "inconclusive", "inconclusive", "reproduced"]
-    assert [row["beyond_paper"] for row in rows[2:4]] == ["beyond the paper"] * 2
+                                                "inconclusive", "inconclusive", "reproduced",
+                                                "reproduced"]
+    assert [row["beyond_paper"] for row in rows] == ["", "", *["beyond the paper"] * 2, "", "",
+                                                     "beyond the paper"]
     assert rows[0]["level"] == "claim" and {row["scale"] for row in rows} == {"quick"}
     reversed_sweep = {**sweep, "loss_variance": [[5.0 for _ in widths], [w**2.0 for w in widths]]}
-    assert claims_table(heat, reversed_sweep, run, run, 1, "quick")[2]["verdict"] == "opposite"
+    assert claims_table(heat, reversed_sweep, run, run, 1, 0.25, "quick",
+                        [stall])[2]["verdict"] == "opposite"
+    # the slope tolerance comes from the config (variance.width_sweep.slope_tolerance)
+    off = {**sweep, "loss_variance": [[w**2.0 for w in widths], [w**0.3 for w in widths]]}
+    assert width_claims(off, 1, 0.25, "q")[0]["verdict"] == "inconclusive"
+    assert width_claims(off, 1, 0.35, "q")[0]["verdict"] == "reproduced"
 
 
 @pytest.mark.parametrize("name", ["config.yaml", "paper.yaml", "smoke.yaml"])
@@ -138,7 +148,9 @@ def test_the_claim_line_ignores_rows_beyond_the_paper():
             "exact": [[[2e4]]], "mc_se": [[[1.0]]]}
     small = _dynamics({"gd": 1.0, "layer": 0.011, "all": 0.011, "reff": 0.01}, 0.01, 50)
     large = _dynamics({"gd": 1.0, "layer": 0.011, "all": 1.0, "reff": 0.01}, 0.01, 300)
-    rows = claims_table(heat, sweep, small, large, decades=1, scale="quick")
+    rows = claims_table(heat, sweep, small, large, decades=1, slope_tolerance=0.25,
+                        scale="quick", stalls=[])
     assert [row["verdict"] for row in rows[1:]] == [
-        "reproduced", "opposite", "opposite", "reproduced", "reproduced"]
+        "reproduced", "opposite", "opposite", "reproduced", "reproduced",
+        "not run at this scale"]
     assert rows[0]["verdict"] == "reproduced"

@@ -113,8 +113,10 @@ def _stall(width, predicted, late_all):
 def test_stall_claim_verdicts():
     onset_at_02 = [1.0, 1.0, 2.0]  # measured onset in (0.1, 0.2]
     inside, outside = _stall(50, 0.15, onset_at_02), _stall(300, 0.05, onset_at_02)
-    assert stall_onset_claim([inside, _stall(100, 0.2, onset_at_02)])["verdict"] == "reproduced"
-    row = stall_onset_claim([outside, inside])
-    assert row["verdict"] == "partly"
+    assert stall_onset_claim([inside, _stall(100, 0.2, onset_at_02)],
+                             "q")["verdict"] == "reproduced"
+    row = stall_onset_claim([outside, inside], "q")
+    assert row["verdict"] == "inconclusive" and row["beyond_paper"] == "beyond the paper"
     assert row["measured"].startswith("width 50: onset in (0.1, 0.2], predicted 0.15")
-    assert stall_onset_claim([outside])["verdict"] == "not reproduced"
+    assert stall_onset_claim([outside], "q")["verdict"] == "opposite"
+    assert stall_onset_claim([], "q")["verdict"] == "not run at this scale"

@@ -35,7 +35,7 @@ CLAIM_SOURCES = {
     "C2": ("results/finite/group_lasso_*",),
     "C3": ("results/finite/nuclear_*",),
     "C4": ("results/variance/heatmap.json", "results/variance/width/linear1.json",
-           "results/variance/dynamics/*"),
+           "results/variance/dynamics/*", "results/variance/stall/*"),
     **{claim: tuple(f"results/networks/{e}/*" for e in ("mlp3_narrow", "mlp3_wide",
                                                         "mlp5_narrow", "mlp5_wide",
                                                         "toy_cnn", "fcnn"))

@@ -11,6 +11,7 @@ log = log_to_file(snakemake.log[0])
 runs = sorted((read_json(p) for p in snakemake.input.dynamics), key=lambda r: r["width"])
 rows = claims_table(read_json(snakemake.input.heatmap), read_json(snakemake.input.width),
                     runs[0], runs[-1], snakemake.params.width_sweep["fit_decades"],
+                    snakemake.params.width_sweep["slope_tolerance"],
                     snakemake.params.scale, [read_json(p) for p in snakemake.input.stall])
 pd.DataFrame(rows, columns=list(CLAIM_COLUMNS)).to_csv(snakemake.output[0], index=False)
 for row in rows:
