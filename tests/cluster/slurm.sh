@@ -12,13 +12,21 @@
 # generic resource backed by a dummy device file (gres.conf AutoDetect=off), so that jobs
 # asking for gres:gpu:1 are scheduled and recorded as on a GPU cluster. No accounting
 # database: `sacct` has nothing to read, so finished jobs stay visible to `squeue` and
-# `scontrol show job` for MinJobAge = 600 s (the status command the SLURM plugin needs then
+# `scontrol show job` for MinJobAge = 3600 s (the status command the SLURM plugin needs then
 # is squeue; see profiles/slurm/status-command).
+#
+# Outside $SLURM_TEST_DIR one thing is written: the symlink /etc/slurm/slurm.conf -> the
+# test's slurm.conf (refused when a real configuration is there; removed by stop). Clients
+# find the configuration through $SLURM_CONF, but the plugin's job step
+# (snakemake-executor-plugin-slurm-jobstep) drops every SLURM_* variable but the job's
+# identity before its inner `srun`, which then looks at the default path, as on a real
+# cluster.
 set -euo pipefail
 
 DIR=${SLURM_TEST_DIR:-/tmp/noise-injection-slurm}
 CONF=$DIR/slurm.conf
 NODE=$(hostname -s)
+DEFAULT_CONF=/etc/slurm/slurm.conf
 
 die() { echo "slurm.sh: $*" >&2; exit 1; }
 
@@ -63,7 +71,8 @@ GresTypes=gpu
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
-MinJobAge=600
+MinJobAge=3600
+DefMemPerCPU=500
 ReturnToService=2
 SchedulerParameters=sched_interval=2
 MessageTimeout=30
@@ -76,6 +85,10 @@ EOF
 start() {
   need
   [ -e "$DIR/slurmctld.pid" ] && die "a cluster seems to run already in $DIR (stop it first)"
+  if [ -e "$DEFAULT_CONF" ] || [ -L "$DEFAULT_CONF" ]; then
+    [ "$(readlink "$DEFAULT_CONF")" = "$CONF" ] ||
+      die "$DEFAULT_CONF exists (a real SLURM configuration?): not touching it"
+  fi
   mkdir -p "$DIR/state" "$DIR/spool"
   chmod 700 "$DIR"
   [ -e "$DIR/munge.key" ] || mungekey --create --keyfile="$DIR/munge.key" 2>/dev/null ||
@@ -85,6 +98,8 @@ start() {
     --pid-file="$DIR/munged.pid" --log-file="$DIR/munged.log" \
     --seed-file="$DIR/munged.seed" --force
   write_config
+  mkdir -p "$(dirname "$DEFAULT_CONF")"
+  ln -sfn "$CONF" "$DEFAULT_CONF"
   export SLURM_CONF=$CONF
   slurmctld -f "$CONF" -i
   slurmd -f "$CONF" -N "$NODE"
@@ -120,6 +135,9 @@ stop() {
     for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill -9 "$pid" 2>/dev/null || true
   done
+  if [ -L "$DEFAULT_CONF" ] && [ "$(readlink "$DEFAULT_CONF")" = "$CONF" ]; then
+    rm -f "$DEFAULT_CONF"
+  fi
   rm -rf "$DIR"
 }
 
