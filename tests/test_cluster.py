@@ -221,3 +221,22 @@ def test_cancelled_job_is_retried_resumes_and_matches_an_uninterrupted_run(clust
     assert sorted(resumed_arrays.files) == sorted(plain_arrays.files)
     for key in plain_arrays.files:
         np.testing.assert_array_equal(resumed_arrays[key], plain_arrays[key], err_msg=key)
+
+
+def test_preflight_reports_a_request_no_node_can_satisfy(cluster):
+    """profiles/slurm/preflight.py asks sbatch --test-only: the smoke config fits this node;
+    training jobs asking for one core more than the node has can never start."""
+    def preflight(*args):
+        return subprocess.run([sys.executable, str(PROFILE / "preflight.py"), "networks",
+                               *args, "--configfile", str(ROOT / "config" / "smoke.yaml")],
+                              capture_output=True, text=True, cwd=ROOT)
+
+    fits = preflight()
+    assert fits.returncode == 0, fits.stdout + fits.stderr
+    cores = int(subprocess.run(["sinfo", "--noheader", "--format=%c"], capture_output=True,
+                               text=True, check=True).stdout.split()[0])
+    too_big = preflight("--set-threads", f"train_network={cores + 1}")
+    assert too_big.returncode == 1, too_big.stdout + too_big.stderr
+    failed = [line for line in too_big.stdout.splitlines() if line.startswith("FAIL")]
+    assert len(failed) == 1 and f"--cpus-per-task={cores + 1}" in failed[0], too_big.stdout
+    assert "train_network" in failed[0]
