@@ -8,7 +8,8 @@ For each experiment, in a fresh process (so that its peak memory is its own):
    ``.gz`` files; ``cifar-10-python.tar.gz`` with pickled batches), served over HTTP from
    127.0.0.1 and fetched by the rule ``download_dataset``'s script through the same download
    and SHA-256 path as the real files, with the hashes of the synthetic files in place of the
-   pinned ones. Only the number of images is small (``--batch`` train and test images).
+   pinned ones. Only the number of images is small (``--batch`` train and test images, 5 by
+   default: the check is about shapes, and a ResNet-18 step on a CPU is seconds per image).
 2. The rule ``train_network``'s script (scripts/networks/train.py, run in-process with the
    rule's wildcards, outputs and params) for scheme none, layer and all at the experiment's
    ``plot_sigma``: the full-size model from the config, two optimizer steps of ``--batch``
@@ -27,9 +28,13 @@ Paper-scale cost (an ESTIMATE, not a measurement): FLOPs of a paper run = per-sa
 FLOPs x (samples per epoch x epochs) + evaluations (forward = 1/3 of a training step, on the
 train and test sets at every evaluation epoch) + Hessian traces (a Hessian-vector product ~ 2
 training steps, per probe and subset sample at every evaluation), summed over the config's
-runs and seeds, divided by an assumed sustained GPU throughput (``--gpu-tflops``, default 30
-TFLOP/s: about a tenth of the bf16 peak of an A100/H100-class GPU, typical of these small
-models). Data loading, Python overhead and checkpointing are not counted.
+runs and seeds, divided by an assumed sustained GPU throughput (``--gpu-tflops``, default 15
+TFLOP/s: an ASSUMPTION for one A100-class GPU on these small models, about 5 % of its bf16
+peak; e.g. a CIFAR ResNet-18 epoch, ~165 TFLOP of training, in ~11 s). Data loading, Python
+overhead and checkpointing are not counted, except that a step is assumed to take at least
+2 ms (kernel launches and Python of a small model: the toy CNN is bound by this, not by its
+FLOPs). No GPU was available to measure either assumption (run this with ``--device cuda``
+on one to see measured seconds per step).
 
     python benchmarks/paper_shapes.py                       # config/paper.yaml, CPU
     python benchmarks/paper_shapes.py --config my.yaml --gpu-tflops 60
@@ -43,6 +48,7 @@ import hashlib
 import http.server
 import io
 import json
+import math
 import os
 import pickle
 import resource
@@ -72,7 +78,9 @@ from noise_injection.workflow.config import validate_config  # noqa: E402
 DATASETS = {"fashion_mnist": (60000, 10000, (1, 28, 28)),
             "cifar10": (50000, 10000, (3, 32, 32))}
 SCHEMES = ("none", "layer", "all")
-DEFAULT_GPU_TFLOPS = 30.0
+DEFAULT_GPU_TFLOPS = 15.0
+#: assumed least GPU time of one optimizer step of a small model (kernel launches, Python)
+STEP_FLOOR_S = 2e-3
 #: a Hessian-vector product (double backward) costs about two training steps per sample
 HVP_STEPS = 2.0
 
@@ -222,7 +230,8 @@ def measured_steps(device: str, stop_after_first: bool):
     from noise_injection.networks.train import Trainer
 
     original = Trainer.train_epoch
-    stats = {"cpu_s": [], "wall_s": [], "flops": None, "cuda_peak_bytes": 0, "params": 0}
+    stats = {"cpu_s": [], "wall_s": [], "flops": None, "cuda_peak_bytes": 0, "params": 0,
+             "input_shape": None}
 
     def train_epoch(self):
         if stop_after_first and self.epoch == 1:
@@ -232,6 +241,7 @@ def measured_steps(device: str, stop_after_first: bool):
             torch.cuda.reset_peak_memory_stats()
         if stats["flops"] is None:
             stats["params"] = sum(p.numel() for p in self.model.parameters())
+            stats["input_shape"] = list(self.data.in_shape)  # as loaded from the files
             with FlopCounterMode(display=False) as counter:
                 finite = original(self)
             stats["flops"] = counter.get_total_flops()
@@ -270,7 +280,7 @@ def check_experiment(name: str, config_path: str, device: str, batch: int,
                         wildcards={"dataset": dataset},
                         output={"flag": f"data/{dataset}.verified"})
         row = {"experiment": name, "dataset": dataset, "arch": experiment["arch"],
-               "input_shape": list(DATASETS[dataset][2]), "batch": batch, "runs": {}}
+               "batch": batch, "runs": {}}
         steps = {"cpu_s": [], "wall_s": [], "cuda_peak_bytes": 0}
         for scheme, sigma in runs(experiment):
             job = train_job(name, scheme, sigma)
@@ -280,7 +290,8 @@ def check_experiment(name: str, config_path: str, device: str, batch: int,
                         run_rule_script("train.py", config, threads=threads, **job)
                     except StopAfterFirstStep:
                         pass
-                row["flops_per_step"], row["params"] = stats["flops"], stats["params"]
+                row.update(flops_per_step=stats["flops"], params=stats["params"],
+                           input_shape=stats["input_shape"])
                 assert Path(job["params"]["checkpoint"]).exists(), "no checkpoint after step 1"
             with measured_steps(device, stop_after_first=False) as stats:
                 run_rule_script("train.py", config, threads=threads, **job)
@@ -315,7 +326,8 @@ def run_outcome(job: dict) -> dict:
 
 # -- the paper-scale estimate ---------------------------------------------------------------
 def paper_gpu_hours(row: dict, paper_networks: dict, gpu_tflops: float) -> dict:
-    """Runs and estimated GPU-hours of the experiment at the config's scale (see the module
+    """Runs, optimizer steps and FLOPs per run, and estimated GPU-hours of the experiment at
+    the config's scale: per run max(FLOPs / throughput, steps x STEP_FLOOR_S) (see the module
     docstring for the cost model)."""
     from noise_injection.networks.train import eval_epochs
 
@@ -329,13 +341,15 @@ def paper_gpu_hours(row: dict, paper_networks: dict, gpu_tflops: float) -> dict:
     flops = per_sample * (n_train * experiment["epochs"]
                           + n_evals * (n_train + n_test) / 3
                           + n_evals * hessian["probes"] * hessian["subset"] * HVP_STEPS)
+    steps = experiment["epochs"] * math.ceil(n_train / (experiment["batch_size"] or n_train))
+    seconds = max(flops / (gpu_tflops * 1e12), steps * STEP_FLOOR_S)
     n_runs = len(runs(experiment)) * paper_networks["n_seeds"]
-    return {"paper_runs": n_runs, "paper_pflop_per_run": flops / 1e15,
-            "paper_gpu_hours": n_runs * flops / (gpu_tflops * 1e12) / 3600}
+    return {"paper_runs": n_runs, "paper_steps_per_run": steps,
+            "paper_pflop_per_run": flops / 1e15, "paper_gpu_hours": n_runs * seconds / 3600}
 
 
 def shape_table(device: str = "cpu", config_path: str = "config/paper.yaml",
-                batch: int = 20, gpu_tflops: float = DEFAULT_GPU_TFLOPS,
+                batch: int = 5, gpu_tflops: float = DEFAULT_GPU_TFLOPS,
                 workdir: str | None = None) -> list[dict]:
     """One row per experiment of ``config_path``: each checked in its own process (see the
     module docstring), with the paper-scale estimate added."""
@@ -350,10 +364,11 @@ def shape_table(device: str = "cpu", config_path: str = "config/paper.yaml",
         base = Path(workdir or tmp)
         for name in EXPERIMENTS:
             out = base / f"{name}.json"
+            start = time.perf_counter()
             subprocess.run([sys.executable, __file__, "--one", name, "--config", config_path,
                             "--device", device, "--batch", str(batch), "--workdir",
                             str(base / name), "--out", str(out)], check=True)
-            row = json.loads(out.read_text())
+            row = {**json.loads(out.read_text()), "check_wall_s": time.perf_counter() - start}
             rows.append({**row, **paper_gpu_hours(row, paper, gpu_tflops)})
     return rows
 
@@ -371,7 +386,8 @@ def format_table(rows: list[dict], gpu_tflops: float) -> str:
             f"{r['paper_gpu_hours']:.2g} |")
     total = sum(r["paper_gpu_hours"] for r in rows)
     lines.append(f"\nAll experiments: {total:.2g} GPU-hours (estimate; memory: "
-                 f"{rows[0]['memory_kind']})")
+                 f"{rows[0]['memory_kind']}); the check took "
+                 f"{sum(r['check_wall_s'] for r in rows):.0f} s")
     return "\n".join(lines)
 
 
@@ -379,7 +395,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default=str(ROOT / "config" / "paper.yaml"))
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
-    parser.add_argument("--batch", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=5)
     parser.add_argument("--gpu-tflops", type=float, default=DEFAULT_GPU_TFLOPS)
     parser.add_argument("--workdir", help="keep the runs' files here (default: temporary)")
     parser.add_argument("--json", help="also write the rows to this file")

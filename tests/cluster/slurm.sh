@@ -85,7 +85,10 @@ EOF
 start() {
   need
   [ -e "$DIR/slurmctld.pid" ] && die "a cluster seems to run already in $DIR (stop it first)"
-  if [ -e "$DEFAULT_CONF" ] || [ -L "$DEFAULT_CONF" ]; then
+  if [ -L "$DEFAULT_CONF" ] && [ ! -e "$DEFAULT_CONF" ]; then
+    rm -f "$DEFAULT_CONF"  # left by a test cluster whose folder is gone
+  fi
+  if [ -e "$DEFAULT_CONF" ]; then
     [ "$(readlink "$DEFAULT_CONF")" = "$CONF" ] ||
       die "$DEFAULT_CONF exists (a real SLURM configuration?): not touching it"
   fi
