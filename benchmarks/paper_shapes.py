@@ -374,15 +374,19 @@ def shape_table(device: str = "cpu", config_path: str = "config/paper.yaml",
 
 
 def format_table(rows: list[dict], gpu_tflops: float) -> str:
-    head = ("| experiment | input | params | M | GFLOP/sample (train step) | CPU s/step "
-            f"(batch {rows[0]['batch']}) | peak memory MB | paper runs | paper GPU-hours "
-            f"(estimate, {gpu_tflops:g} TFLOP/s) |")
+    """The rows as a Markdown table (seconds per step: CPU time on a CPU, wall time with the
+    device synchronized on CUDA) and the total estimate."""
+    cuda = rows[0]["memory_kind"].startswith("cuda")
+    seconds = "wall_s_per_step" if cuda else "cpu_s_per_step"
+    head = ("| experiment | input | params | M | GFLOP/sample (train step) | "
+            f"{'GPU wall' if cuda else 'CPU'} s/step (batch {rows[0]['batch']}) | peak memory "
+            f"MB | paper runs | paper GPU-hours (estimate, {gpu_tflops:g} TFLOP/s) |")
     lines = [head, "|" + " --- |" * 9]
     for r in rows:
         lines.append(
             f"| {r['experiment']} | {'x'.join(map(str, r['input_shape']))} | "
             f"{r['params']:,} | {r['M']} | {r['flops_per_step'] / r['batch'] / 1e9:.3g} | "
-            f"{r['cpu_s_per_step']:.3g} | {r['peak_memory_mb']:.0f} | {r['paper_runs']} | "
+            f"{r[seconds]:.3g} | {r['peak_memory_mb']:.0f} | {r['paper_runs']} | "
             f"{r['paper_gpu_hours']:.2g} |")
     total = sum(r["paper_gpu_hours"] for r in rows)
     lines.append(f"\nAll experiments: {total:.2g} GPU-hours (estimate; memory: "
