@@ -39,8 +39,11 @@ def unavailable(reason: str):
 def slurm_alive() -> bool:
     if not os.environ.get("SLURM_CONF") or shutil.which("sinfo") is None:
         return False
-    proc = subprocess.run(["sinfo", "--noheader", "--format=%T"], capture_output=True,
-                          text=True)
+    try:
+        proc = subprocess.run(["sinfo", "--noheader", "--format=%T"], capture_output=True,
+                              text=True, timeout=10)
+    except subprocess.TimeoutExpired:
+        return False
     return proc.returncode == 0 and proc.stdout.strip().startswith(("idle", "mixed", "alloc"))
 
 

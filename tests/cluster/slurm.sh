@@ -106,15 +106,20 @@ start() {
   export SLURM_CONF=$CONF
   slurmctld -f "$CONF" -i
   slurmd -f "$CONF" -N "$NODE"
-  local i
-  for i in $(seq 60); do
+  local daemon deadline=$((SECONDS + 60)) why="the node did not become idle within 60 s"
+  while [ "$SECONDS" -lt "$deadline" ]; do
     if status >/dev/null 2>&1; then
       echo "export SLURM_CONF=$CONF"
       return 0
     fi
+    for daemon in munged slurmctld slurmd; do
+      kill -0 "$(cat "$DIR/$daemon.pid" 2>/dev/null || echo 0)" 2>/dev/null ||
+        why="$daemon is not running"
+    done
+    [[ $why == *"not running" ]] && break
     sleep 1
   done
-  echo "slurm.sh: the node did not become idle within 60 s; last log lines:" >&2
+  echo "slurm.sh: $why; last log lines:" >&2
   tail -n 20 "$DIR"/slurmctld.log "$DIR"/slurmd.log "$DIR"/munged.log >&2 || true
   stop >/dev/null 2>&1 || true
   exit 1
@@ -124,7 +129,7 @@ status() {
   export SLURM_CONF=$CONF PATH=$PATH:/usr/sbin
   [ -e "$CONF" ] || die "no cluster in $DIR"
   local state
-  state=$(sinfo --noheader --nodes="$NODE" --format=%T 2>/dev/null) || return 1
+  state=$(timeout 5 sinfo --noheader --nodes="$NODE" --format=%T 2>/dev/null) || return 1
   echo "node $NODE: ${state:-unknown}"
   [[ $state == idle* || $state == mixed* || $state == allocated* ]]
 }
