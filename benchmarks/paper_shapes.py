@@ -1,4 +1,4 @@
-"""Paper-size shapes on a CPU in about a minute: every network experiment of config/paper.yaml
+"""Paper-size shapes on a CPU in a few minutes: every network experiment of config/paper.yaml
 (or another config) at full model size, through the workflow's own rule scripts.
 
 For each experiment, in a fresh process (so that its peak memory is its own):
@@ -22,7 +22,7 @@ CUDA, ...) is read from the config, so the check follows whatever config/paper.y
 Per experiment it records the parameter count, M (parameter tensors), the FLOPs of one training
 step per sample (torch's FlopCounterMode: matmuls and convolutions, forward + backward), the CPU
 and wall seconds per step at ``--batch``, and the peak memory (CPU: the process's peak RSS,
-which includes ~0.4 GB of Python and torch; CUDA: peak allocated during the steps).
+which includes ~0.3 GB of Python and torch; CUDA: peak allocated during the steps).
 
 Paper-scale cost (an ESTIMATE, not a measurement): FLOPs of a paper run = per-sample training
 FLOPs x (samples per epoch x epochs) + evaluations (forward = 1/3 of a training step, on the
