@@ -10,6 +10,7 @@ from noise_injection.networks.experiments import (
     EXPERIMENTS,
     FIGURES,
     NUMERICS,
+    run_settings,
     SCHEMES,
     dataset_flag,
     run_paths,
@@ -61,8 +62,11 @@ rule train_network:
         ]["gpu_mem_mb"],
     params:
         checkpoint="results/networks/checkpoints/{experiment}/{scheme}_sigma{sigma}_seed{seed}.pt",
-        # the experiment's settings: a run is redone when they change (e.g. another scale)
-        experiment=lambda wildcards: NETWORKS["experiments"][wildcards.experiment],
+        # the experiment's settings that change the numbers: a run is redone when they change
+        # (e.g. another scale), not when only its sigma list, figures or resources do
+        experiment=lambda wildcards: run_settings(
+            NETWORKS["experiments"][wildcards.experiment]
+        ),
         # device, bf16, channels_last: they change the numbers too
         numerics={k: NETWORKS[k] for k in NUMERICS},
     script:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from noise_injection.networks import runs
+from noise_injection.networks.experiments import INERT_KEYS
 from noise_injection.networks.train import Protocol
 from noise_injection.workflow.config import load_schema, validate_config
 
@@ -107,6 +108,8 @@ def base():
 
 def test_every_experiment_key_is_classified():
     assert schema_keys() == set(CHANGES) | set(INERT) | set(ROUNDING) | SPIED
+    # the keys left out of the training rule's params and the run key are exactly these
+    assert set(INERT) == set(INERT_KEYS)
 
 
 def test_base_values_differ_from_the_changed_ones(base):

@@ -142,12 +142,26 @@ def experiment_problems(name: str, experiment: dict) -> list[str]:
 NUMERICS = ("device", "bf16", "channels_last")
 
 
+#: Keys of an experiment that do not change a run's numbers (tests/test_run_config.py shows
+#: each): which runs exist, the figures, the scheduler's requests and the checkpoint spacing
+#: (resuming is bit exact). Changing one reruns no training job and keeps its checkpoint.
+INERT_KEYS = ("sigmas", "plot_sigma", "resources", "checkpoint_every")
+
+
+def run_settings(experiment: dict) -> dict:
+    """The settings of an experiment that change a run's numbers (all but :data:`INERT_KEYS`):
+    a param of the training rule and part of the run key."""
+    return {k: v for k, v in experiment.items() if k not in INERT_KEYS}
+
+
 def run_key(name: str, experiment: dict, scheme: str, sigma: str, seed: int,
             numerics: dict) -> str:
-    """Identifies a run in its checkpoint: experiment config, scheme, sigma, seed and the
-    ``numerics`` settings (:data:`NUMERICS`, with the device as the kind actually used)."""
-    return json.dumps({"experiment": name, "config": experiment, "scheme": scheme,
-                       "sigma": sigma, "seed": seed, "numerics": numerics}, sort_keys=True)
+    """Identifies a run in its checkpoint: the experiment's :func:`run_settings`, scheme,
+    sigma, seed and the ``numerics`` settings (:data:`NUMERICS`, with the device as the kind
+    actually used)."""
+    return json.dumps({"experiment": name, "config": run_settings(experiment),
+                       "scheme": scheme, "sigma": sigma, "seed": seed, "numerics": numerics},
+                      sort_keys=True)
 
 
 
