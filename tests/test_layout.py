@@ -96,3 +96,15 @@ def test_local_rule_scripts_are_found():
     scripts = local_rule_scripts()
     assert "scripts/networks/aggregate.py" in scripts and "scripts/review/claims.py" in scripts
     assert len(scripts) >= 15
+
+
+def test_every_profile_reruns_on_content_not_on_code_timestamps():
+    """Each workflow profile sets the project's rerun triggers (README, "Reruns"): 'params'
+    (which carries every rule's code hash), never Snakemake's mtime-based 'code' trigger."""
+    import yaml
+
+    profiles = sorted((ROOT / "profiles").glob("*/config.yaml"))
+    assert len(profiles) >= 3
+    for profile in profiles:
+        triggers = yaml.safe_load(profile.read_text()).get("rerun-triggers")
+        assert triggers and "params" in triggers and "code" not in triggers, profile
