@@ -97,15 +97,17 @@ def epoch_benchmark(device: torch.device, dry: bool) -> dict:
     return {"settings": vars(args), **gpu_resnet18.epoch_times(args, device)}
 
 
-def paper_shapes(device: torch.device, config: Path, module: Path) -> dict:
-    """Rows of ``shape_table`` from ``module``, or why there are none."""
+def paper_shapes(device: torch.device, config: Path, module: Path, dry: bool) -> dict:
+    """Rows of ``shape_table`` from ``module``, or why there are none (a dry run checks one
+    experiment: the section's code path, in seconds)."""
     if not module.is_file():
         return {"rows": [], "missing": f"{module} does not exist, so there is no paper-shapes "
                                        f"table (it comes with the SLURM work, issue #15)"}
     spec = importlib.util.spec_from_file_location("paper_shapes", module)
     shapes = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(shapes)
-    return {"rows": shapes.shape_table(device.type, str(config))}
+    experiments = shapes.EXPERIMENTS[:1] if dry else shapes.EXPERIMENTS
+    return {"rows": shapes.shape_table(device.type, str(config), experiments=experiments)}
 
 
 def synthetic_data(dataset: str, train_subset: int, raw_pixels: bool) -> ArrayDataset:
@@ -274,7 +276,7 @@ def check(args, device: torch.device, config: Path) -> int:
                                        lambda: gpu_resnet18.op_count_rows(
                                            device, **OPS["dry" if dry else "gpu"])),
         "paper shapes": run_section("paper shapes",
-                                    lambda: paper_shapes(device, config, args.paper_shapes)),
+                                    lambda: paper_shapes(device, config, args.paper_shapes, dry)),
         "gpu memory": run_section("gpu memory", lambda: gpu_memory(device, config)),
     }
     name = gpu_resnet18.device_name(device)

@@ -76,7 +76,9 @@ from noise_injection.workflow.config import validate_config  # noqa: E402
 #: (train images, test images, image shape) of the real data sets; the synthetic files keep
 #: the shapes and dtypes, not the counts.
 DATASETS = {"fashion_mnist": (60000, 10000, (1, 28, 28)),
-            "cifar10": (50000, 10000, (3, 32, 32))}
+            "cifar10": (50000, 10000, (3, 32, 32)),
+            # the bundled digits (offline): what gpu_check's --dry-run checks with
+            "digits": (1297, 500, (1, 8, 8))}
 SCHEMES = ("none", "layer", "all")
 DEFAULT_GPU_TFLOPS = 15.0
 #: assumed least GPU time of one optimizer step of a small model (kernel launches, Python)
@@ -197,6 +199,8 @@ def run_rule_script(script: str, config: dict, log: str, threads: int = 1, **job
     snakemake = SimpleNamespace(
         config=config, log=[log], threads=threads,
         **{k: Namedlist(fromdict=v) for k, v in job.items()})
+    for path in [log, *job.get("output", {}).values()]:  # as Snakemake does before a job
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
     stderr = sys.stderr
     try:
         runpy.run_path(str(ROOT / "scripts" / "networks" / script),
@@ -350,9 +354,10 @@ def paper_gpu_hours(row: dict, paper_networks: dict, gpu_tflops: float) -> dict:
 
 def shape_table(device: str = "cpu", config_path: str = "config/paper.yaml",
                 batch: int = 5, gpu_tflops: float = DEFAULT_GPU_TFLOPS,
-                workdir: str | None = None) -> list[dict]:
-    """One row per experiment of ``config_path``: each checked in its own process (see the
-    module docstring), with the paper-scale estimate added."""
+                workdir: str | None = None, experiments=EXPERIMENTS) -> list[dict]:
+    """One row per experiment of ``config_path`` (all, or the names in ``experiments``): each
+    checked in its own process (see the module docstring), with the paper-scale estimate
+    added."""
     if batch % 5:
         raise ValueError(f"batch must be a multiple of 5 (CIFAR-10's five training "
                          f"batches), got {batch}")
@@ -362,7 +367,7 @@ def shape_table(device: str = "cpu", config_path: str = "config/paper.yaml",
     rows = []
     with tempfile.TemporaryDirectory(prefix="paper_shapes_") as tmp:
         base = Path(workdir or tmp)
-        for name in EXPERIMENTS:
+        for name in experiments:
             out = base / f"{name}.json"
             start = time.perf_counter()
             subprocess.run([sys.executable, __file__, "--one", name, "--config", config_path,

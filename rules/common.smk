@@ -34,18 +34,22 @@ def figure_labels(name):
     return labels
 
 
-def paper_numbers():
-    """The registry of the paper's numbers that every claims rule reads."""
-    return os.path.join(workflow.basedir, "config", "paper_numbers.yaml")
-
-
 def paper_registry():
-    """The registry's entries, for report captions (snakemake.params.paper)."""
+    """The registry of the paper's numbers (config/paper_numbers.yaml), by content: a param of
+    the claims rules (a changed number reruns them; a path would rerun them in every other
+    clone) and the report captions' snakemake.params.paper."""
     from noise_injection.claims.paper_numbers import registry
 
-    return registry(paper_numbers())
+    return registry()
 
 
 def seeds(section):
     """The seeds of a config section: 0 .. n_seeds - 1."""
     return list(range(config[section]["n_seeds"]))
+
+
+def deviations_list():
+    """The deviations list (config/deviations.yaml), checked, by content."""
+    from noise_injection.workflow.deviations import load_deviations
+
+    return load_deviations()

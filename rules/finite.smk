@@ -177,7 +177,6 @@ rule finite_figure_smoothing:
 rule finite_claims:
     input:
         "results/finite/summary.csv",
-        numbers=paper_numbers(),
     output:
         "results/finite/claims.csv",
     log:
@@ -187,6 +186,7 @@ rule finite_claims:
         "../envs/analysis.yaml"
     params:
         cfg=config["finite"],
+        numbers=paper_registry(),
     script:
         "../scripts/finite/claims.py"
 

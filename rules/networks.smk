@@ -124,7 +124,6 @@ for _figure, _spec in FIGURES.items():
 rule network_claims:
     input:
         summaries=[f"results/networks/{e}/summary.csv" for e in EXPERIMENTS],
-        numbers=paper_numbers(),
     output:
         "results/networks/claims.csv",
     log:
@@ -132,6 +131,8 @@ rule network_claims:
     localrule: True
     conda:
         "../envs/analysis.yaml"
+    params:
+        numbers=paper_registry(),
     script:
         "../scripts/networks/claims.py"
 

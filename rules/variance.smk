@@ -206,7 +206,6 @@ rule variance_claims:
             "results/variance/dynamics/width{width}.json",
             width=config["variance"]["dynamics"]["widths"],
         ),
-        numbers=paper_numbers(),
         stall=expand(
             "results/variance/stall/width{width}.json",
             width=config["variance"]["stall"]["widths"],
@@ -221,6 +220,7 @@ rule variance_claims:
     params:
         width_sweep=config["variance"]["width_sweep"],
         scale=config["scale"],
+        numbers=paper_registry(),
     script:
         "../scripts/variance/claims.py"
 

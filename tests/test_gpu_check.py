@@ -89,16 +89,20 @@ def test_operator_counts_show_the_foreach_steps(dry_run):
 def test_paper_shapes_rows_are_taken_from_the_module(gpu_check, tmp_path):
     module = tmp_path / "paper_shapes.py"
     module.write_text(
-        "def shape_table(device, config_path):\n"
-        "    return [{'experiment': 'resnet18', 'device': device, 'config': config_path,\n"
-        "             'seconds_per_step': 0.5}]\n")
+        "EXPERIMENTS = ('mlp3_narrow', 'resnet18')\n"
+        "def shape_table(device, config_path, experiments):\n"
+        "    return [{'experiment': name, 'device': device, 'config': config_path,\n"
+        "             'seconds_per_step': 0.5} for name in experiments]\n")
     config = ROOT / "config" / "smoke.yaml"
-    got = gpu_check.paper_shapes(gpu_check.torch.device("cpu"), config, module)
-    assert got == {"rows": [{"experiment": "resnet18", "device": "cpu", "config": str(config),
-                             "seconds_per_step": 0.5}]}
+    cpu = gpu_check.torch.device("cpu")
+    got = gpu_check.paper_shapes(cpu, config, module, dry=False)
+    assert [row["experiment"] for row in got["rows"]] == ["mlp3_narrow", "resnet18"]
+    assert got["rows"][1] == {"experiment": "resnet18", "device": "cpu", "config": str(config),
+                              "seconds_per_step": 0.5}
     assert "| resnet18 | cpu |" in "\n".join(gpu_check.markdown_table(got["rows"]))
-    missing = gpu_check.paper_shapes(gpu_check.torch.device("cpu"), config,
-                                     tmp_path / "absent.py")
+    dry = gpu_check.paper_shapes(cpu, config, module, dry=True)  # one experiment: the code path
+    assert [row["experiment"] for row in dry["rows"]] == ["mlp3_narrow"]
+    missing = gpu_check.paper_shapes(cpu, config, tmp_path / "absent.py", dry=False)
     assert missing["rows"] == [] and "absent.py does not exist" in missing["missing"]
 
 

@@ -187,8 +187,8 @@ def test_changing_bf16_reruns_the_training_jobs(smoke_run, tmp_path):
     copy = checkout_copy(tmp_path)
     config = copy / "config" / "smoke.yaml"
     text = config.read_text()
-    assert "\nnetworks:\n" in text and "bf16" not in text  # the default, true
-    config.write_text(text.replace("\nnetworks:\n", "\nnetworks:\n  bf16: false\n"))
+    assert "\nnetworks:\n" in text and "bf16" not in text  # the default, false (fp32)
+    config.write_text(text.replace("\nnetworks:\n", "\nnetworks:\n  bf16: true\n"))
     jobs = dry_run_jobs(copy, smoke_run, config)
     runs = len(list((smoke_run / "results" / "networks").glob("*/*_seed*.json")))
     assert jobs.get("train_network") == runs
