@@ -6,14 +6,17 @@ import os
 from snakemake.utils import min_version
 
 from noise_injection.workflow.code import code_hash
-from noise_injection.workflow.config import stages_on, validate_config
+from noise_injection.workflow.config import load_config_file, stages_on, validate_config
 
 min_version("8.8")
 
 
 # The default scale is config/config.yaml. A scale given with --configfile REPLACES it
 # instead of being merged over it, so no quick-scale experiment leaks into a paper-scale run.
+# (a YAML syntax error in the default file is reported with its file and line first; for a
+# --configfile, Snakemake parses the file before this Snakefile runs: README, "Configuration")
 if not workflow.overwrite_configfiles:
+    load_config_file(os.path.join(workflow.basedir, "config", "config.yaml"))
 
     configfile: "config/config.yaml"
 

@@ -4,6 +4,8 @@ train_subset, arch_kwargs), and stages that a file leaves out without turning th
 
 import inspect
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -114,3 +116,20 @@ def test_a_stage_turned_off_leaves_the_dag(tmp_path):
     out = proc.stdout + proc.stderr
     assert "finite_pgd" in out and "claims_table" in out
     assert "train_network" not in out and "network_claims" not in out
+
+
+def test_a_syntax_error_in_the_default_config_names_file_and_line(tmp_path):
+    copy = tmp_path / "checkout"
+    copy.mkdir()
+    for part in ("Snakefile", "config", "rules", "profiles", "report", "noise_injection",
+                 "scripts", "notebooks", "envs"):
+        source = ROOT / part
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, copy / part)
+    config = copy / "config" / "config.yaml"
+    config.write_text(config.read_text() + "oops: [1, 2\n")
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n"], cwd=copy,
+                          capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(copy)})
+    assert proc.returncode != 0
+    lines = len(config.read_text().splitlines())
+    assert f"{config}:{lines + 1}:1: YAML syntax error" in proc.stdout + proc.stderr
