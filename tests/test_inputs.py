@@ -108,3 +108,15 @@ def test_result_files_get_the_umasks_permissions(tmp_path, umask):
         os.umask(old)
     for name in ("r.json", "r.npz"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_variance_record_without_a_declared_key_names_file_key_and_rule(tmp_path):
+    import json
+
+    from noise_injection.variance import records
+
+    path = tmp_path / "width300.json"
+    path.write_text(json.dumps({k: 1 for k in records.DYNAMICS if k != "effective_risk"}))
+    with pytest.raises(InputError, match=r"width300.json: missing key\(s\) \['effective_risk'\]"
+                                         r".*--forcerun variance_dynamics"):
+        read_json(path, "variance_dynamics", records.DYNAMICS)

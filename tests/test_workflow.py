@@ -256,3 +256,21 @@ def test_review_notebook_opens_outside_snakemake(smoke_run, experiment, monkeypa
     assert f"{experiment} s=" in shown  # its claim rows
     assert "read off the figure" in shown  # the registry of the paper's numbers
     assert summary.stat().st_mtime_ns == before  # only the workflow writes its outputs
+
+
+@pytest.mark.slow
+def test_variance_records_carry_the_keys_their_consumers_check(smoke_run):
+    """The declared keys (noise_injection.variance.records) are what the producers write: a
+    consumer's check can then only fail on a damaged or foreign file."""
+    from noise_injection.variance import records
+    from noise_injection.workflow.inputs import read_json
+
+    variance = smoke_run / "results" / "variance"
+    expected = {"heatmap.json": records.HEATMAP, "width/*.json": records.WIDTH,
+                "gd_end/*.json": records.GD_END, "calibration.json": records.CALIBRATION,
+                "dynamics/*.json": records.DYNAMICS, "stall/*.json": records.STALL}
+    for pattern, keys in expected.items():
+        paths = sorted(variance.glob(pattern))
+        assert paths, pattern
+        for path in paths:
+            read_json(path, "variance", keys)

@@ -7,6 +7,7 @@ import time
 
 from noise_injection.variance.onset import FIG2_TARGETS, calibrate_sigma
 from noise_injection.variance.study import stage_data
+from noise_injection.variance import records
 from noise_injection.workflow.results import make_record, read_json, write_json
 from noise_injection.workflow.runlog import log_to_file
 
@@ -14,7 +15,8 @@ log = log_to_file(snakemake.log[0])
 start = time.perf_counter()
 dyn = snakemake.params.dynamics
 X, Y = stage_data(snakemake.params.data)
-ends = {r["width"]: r for r in map(read_json, snakemake.input)}
+ends = {r["width"]: r for r in (read_json(p, "variance_gd_end", records.GD_END)
+                                 for p in snakemake.input)}
 small, large = min(dyn["widths"]), max(dyn["widths"])
 fit = calibrate_sigma(X, Y, small, large, ends)
 log.info("targets %s: fit %s", FIG2_TARGETS, fit)

@@ -5,13 +5,14 @@ import time
 import numpy as np
 
 from noise_injection.variance.dynamics import record_iterations, run_dynamics
+from noise_injection.variance import records
 from noise_injection.workflow.results import make_record, read_json, write_json
 from noise_injection.workflow.runlog import log_to_file
 from noise_injection.theory import linear_effective_risk_minimum
 from noise_injection.variance.study import stage_data
 
 log = log_to_file(snakemake.log[0])
-calibration = read_json(snakemake.input[0])
+calibration = read_json(snakemake.input[0], "variance_calibration", records.CALIBRATION)
 sigma = calibration["sigma"]  # the calibrated or configured sigma
 dyn = {**snakemake.params.dynamics, "sigma": sigma}
 width = int(snakemake.wildcards.width)

@@ -6,11 +6,12 @@ import numpy as np
 from matplotlib.colors import LogNorm, TwoSlopeNorm
 
 from noise_injection.workflow.plotting import save_figure, use_style
+from noise_injection.variance import records
 from noise_injection.workflow.results import read_json
 from noise_injection.workflow.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
-heat = read_json(snakemake.input[0])
+heat = read_json(snakemake.input[0], "variance_heatmap", records.HEATMAP)
 sigmas, widths = np.asarray(heat["sigmas"]), np.asarray(heat["widths"])
 mean, exact = np.asarray(heat["mc_mean"]), np.asarray(heat["exact"])
 gap = mean / exact - 1

@@ -4,12 +4,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, save_figure, use_style
+from noise_injection.variance import records
 from noise_injection.workflow.results import read_json
 from noise_injection.workflow.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
-runs = sorted((read_json(p) for p in snakemake.input.dynamics), key=lambda r: r["width"])
-calibration = read_json(snakemake.input.calibration)
+runs = sorted((read_json(p, "variance_dynamics", records.DYNAMICS)
+               for p in snakemake.input.dynamics), key=lambda r: r["width"])
+calibration = read_json(snakemake.input.calibration, "variance_calibration",
+                        records.CALIBRATION)
 style = {"gd": "none", "layer": "layer", "all": "all", "reff": "reff"}
 use_style()
 fig, axes = plt.subplots(len(runs), 2, figsize=(10, 3.6 * len(runs)), squeeze=False,

@@ -8,6 +8,7 @@ import numpy as np
 from noise_injection.variance.dynamics import record_iterations
 from noise_injection.variance.onset import predicted_onset
 from noise_injection.variance.study import stage_data, stall_sweep
+from noise_injection.variance import records
 from noise_injection.workflow.results import make_record, read_json, write_json
 from noise_injection.workflow.runlog import log_to_file
 
@@ -16,7 +17,7 @@ dyn, stall = snakemake.params.dynamics, snakemake.params.stall
 width = int(snakemake.wildcards.width)
 start = time.perf_counter()
 X, Y = stage_data(snakemake.params.data)
-gd_end = read_json(snakemake.input[0])
+gd_end = read_json(snakemake.input[0], "variance_gd_end", records.GD_END)
 prediction = predicted_onset(X, Y, width, gd_end)
 log.info("width %d: predicted onset sigma %.4g; grid %s", width, prediction, stall["sigmas"])
 result = stall_sweep(X, Y, width, stall["sigmas"], dyn["lr"], dyn["iterations"],

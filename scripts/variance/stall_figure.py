@@ -10,13 +10,14 @@ from matplotlib.ticker import NullFormatter
 from noise_injection.claims.variance import stall_summary
 from noise_injection.variance.onset import STALL_FACTOR
 from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, save_figure, use_style
+from noise_injection.variance import records
 from noise_injection.workflow.results import read_json
 from noise_injection.workflow.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 DIVERGED_Y = {"all": 1.0, "layer": 0.7}  # where diverged runs are marked
-summaries = [stall_summary(r) for r in sorted(map(read_json, snakemake.input),
-                                                key=lambda r: r["width"])]
+stalls = [read_json(p, "variance_stall", records.STALL) for p in snakemake.input]
+summaries = [stall_summary(r) for r in sorted(stalls, key=lambda r: r["width"])]
 use_style()
 fig, axes = plt.subplots(1, len(summaries), figsize=(3.4 * len(summaries), 4.0), squeeze=False,
                          sharey=True, layout="constrained")

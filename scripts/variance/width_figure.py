@@ -5,13 +5,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, save_figure, use_style
+from noise_injection.variance import records
 from noise_injection.workflow.results import read_json
 from noise_injection.workflow.runlog import log_to_file
 from noise_injection.variance.fits import fit_loglog
 
 log = log_to_file(snakemake.log[0])
 decades = snakemake.params.width_sweep["fit_decades"]
-sweeps = [read_json(p) for p in snakemake.input]
+sweeps = [read_json(p, "variance_width", records.WIDTH) for p in snakemake.input]
 panels = (("loss_variance", "loss_variance", "Var of the perturbed loss"),
           ("grad_trace_cov", "grad_trace", "tr Cov of the stochastic gradient"))
 use_style()
