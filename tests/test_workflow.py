@@ -274,3 +274,16 @@ def test_variance_records_carry_the_keys_their_consumers_check(smoke_run):
         assert paths, pattern
         for path in paths:
             read_json(path, "variance", keys)
+
+
+@pytest.mark.slow
+def test_finite_files_carry_the_arrays_their_consumers_check(smoke_run):
+    from noise_injection.finite import records
+    from noise_injection.workflow.inputs import read_npz
+
+    for model, keys in records.DATA.items():
+        read_npz(smoke_run / "data" / "finite" / f"{model}.npz", "finite_data", keys)
+        read_npz(smoke_run / "results" / "finite" / f"{model}_pgd.npz", "finite_pgd",
+                 records.PGD)
+        read_npz(smoke_run / "results" / "finite" / f"{model}_reference.npz", "finite_reference",
+                 records.REFERENCE)

@@ -6,12 +6,14 @@ import numpy as np
 from noise_injection.finite.structure import structures
 from noise_injection.finite.plots import contrast_panel, path_panel
 from noise_injection.workflow.plotting import save_figure, use_style
+from noise_injection.finite import records
 from noise_injection.workflow.inputs import read_npz
 from noise_injection.workflow.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
-data = read_npz(snakemake.input.data)
-pgd, ref = read_npz(snakemake.input.pgd), read_npz(snakemake.input.reference)
+data = read_npz(snakemake.input.data, "finite_data", records.DATA["group_lasso"])
+pgd = read_npz(snakemake.input.pgd, "finite_pgd", records.PGD)
+ref = read_npz(snakemake.input.reference, "finite_reference", records.REFERENCE)
 sigmas, mid = pgd["sigmas"], len(pgd["sigmas"]) // 2
 norms = structures("group_lasso", data, pgd["pgd"], 2)
 gd_norms = structures("group_lasso", data, pgd["gd"], 1)

@@ -5,11 +5,13 @@ import numpy as np
 
 from noise_injection.finite.plots import contrast_panel, path_panel
 from noise_injection.workflow.plotting import save_figure, use_style
+from noise_injection.finite import records
 from noise_injection.workflow.inputs import read_npz
 from noise_injection.workflow.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
-pgd, ref = read_npz(snakemake.input.pgd), read_npz(snakemake.input.reference)
+pgd = read_npz(snakemake.input.pgd, "finite_pgd", records.PGD)
+ref = read_npz(snakemake.input.reference, "finite_reference", records.REFERENCE)
 sigmas, mid = pgd["sigmas"], len(pgd["sigmas"]) // 2
 use_style()
 fig, (ax_path, ax_gd) = plt.subplots(1, 2, figsize=(11, 4))

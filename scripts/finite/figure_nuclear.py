@@ -7,13 +7,15 @@ from matplotlib.ticker import MaxNLocator
 from noise_injection.finite.structure import active, structures
 from noise_injection.finite.plots import path_panel
 from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, save_figure, use_style
+from noise_injection.finite import records
 from noise_injection.workflow.inputs import read_npz
 from noise_injection.workflow.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
 tol = snakemake.params.cfg["structure_tol"]
-data = read_npz(snakemake.input.data)
-pgd, ref = read_npz(snakemake.input.pgd), read_npz(snakemake.input.reference)
+data = read_npz(snakemake.input.data, "finite_data", records.DATA["nuclear"])
+pgd = read_npz(snakemake.input.pgd, "finite_pgd", records.PGD)
+ref = read_npz(snakemake.input.reference, "finite_reference", records.REFERENCE)
 sigmas = pgd["sigmas"]
 values = structures("nuclear", data, pgd["pgd"], 2)
 ref_values = structures("nuclear", data, ref["solutions"], 1)
