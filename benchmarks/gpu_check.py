@@ -52,15 +52,11 @@ import gpu_resnet18  # noqa: E402
 from noise_injection.networks.data import ArrayDataset  # noqa: E402
 from noise_injection.networks.nets import build_model  # noqa: E402
 from noise_injection.networks.runs import protocol as experiment_protocol  # noqa: E402
+from noise_injection.networks.experiments import DATASET_SHAPES  # noqa: E402
 from noise_injection.networks.train import Trainer, stream_seed  # noqa: E402
 from noise_injection.workflow.config import validate_config  # noqa: E402
 from noise_injection.workflow.results import make_record, write_json  # noqa: E402
 
-#: (C, H, W), training images, test images and the largest pixel value of each data set
-#: (scikit-learn's digits split as in networks/data.py; the official FashionMNIST, CIFAR-10)
-DATASET_SHAPES = {"digits": ((1, 8, 8), 1297, 500, 16),
-                  "fashion_mnist": ((1, 28, 28), 60_000, 10_000, 255),
-                  "cifar10": ((3, 32, 32), 50_000, 10_000, 255)}
 #: epoch benchmark settings: a GPU run, and the dry run's toy sizes
 EPOCHS = {
     "gpu": dict(samples=25_000, batch_size=128, width=64, warmup=1, epochs=2, workers=2),

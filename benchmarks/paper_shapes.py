@@ -70,15 +70,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from noise_injection.networks.experiments import EXPERIMENTS, run_stem, runs  # noqa: E402
+from noise_injection.networks.experiments import (  # noqa: E402
+    DATASET_SHAPES, EXPERIMENTS, run_stem, runs)
 from noise_injection.workflow.config import validate_config  # noqa: E402
 
-#: (train images, test images, image shape) of the real data sets; the synthetic files keep
-#: the shapes and dtypes, not the counts.
-DATASETS = {"fashion_mnist": (60000, 10000, (1, 28, 28)),
-            "cifar10": (50000, 10000, (3, 32, 32)),
-            # the bundled digits (offline): what gpu_check's --dry-run checks with
-            "digits": (1297, 500, (1, 8, 8))}
 SCHEMES = ("none", "layer", "all")
 DEFAULT_GPU_TFLOPS = 15.0
 #: assumed least GPU time of one optimizer step of a small model (kernel launches, Python)
@@ -118,7 +113,7 @@ def write_fashion_mnist(folder: Path, n: int, rng: np.random.Generator) -> dict:
     ``{key: (file name, sha256)}`` in the shape of ``data.FASHION_MNIST_FILES``."""
     from noise_injection.networks import data
 
-    _, _, (_, h, w) = DATASETS["fashion_mnist"]
+    (_, h, w), *_ = DATASET_SHAPES["fashion_mnist"]  # the synthetic files keep the shapes
     arrays = {"train_images": rng.integers(0, 256, (n, h, w)),
               "train_labels": rng.integers(0, 10, n),
               "test_images": rng.integers(0, 256, (n, h, w)),
@@ -137,7 +132,7 @@ def write_cifar10(folder: Path, n: int, rng: np.random.Generator) -> tuple[str, 
     returns (file name, sha256) in the shape of ``data.CIFAR10_ARCHIVE``."""
     from noise_injection.networks import data
 
-    _, _, shape = DATASETS["cifar10"]
+    shape, *_ = DATASET_SHAPES["cifar10"]
     size = int(np.prod(shape))
     batches = {name: n // len(data.CIFAR10_TRAIN_BATCHES) for name in data.CIFAR10_TRAIN_BATCHES}
     batches[data.CIFAR10_TEST_BATCH] = n
@@ -336,7 +331,7 @@ def paper_gpu_hours(row: dict, paper_networks: dict, gpu_tflops: float) -> dict:
     from noise_injection.networks.train import eval_epochs
 
     experiment = paper_networks["experiments"][row["experiment"]]
-    n_train, n_test, _ = DATASETS[row["dataset"]]
+    _, n_train, n_test, _ = DATASET_SHAPES[row["dataset"]]
     n_train = experiment["train_subset"] or n_train
     per_sample = row["flops_per_step"] / row["batch"]
     n_evals = len(eval_epochs(experiment["epochs"], experiment["eval"]["points"],

@@ -96,9 +96,14 @@ def figure_series(spec: FigureSpec, experiments: dict) -> dict[str, list[tuple[s
     return series
 
 
-#: Training images of each data set (train_subset may not exceed them): the digits split of
-#: :data:`networks.data.DIGITS_NUM_TRAIN`, FashionMNIST's and CIFAR-10's training sets.
-TRAIN_SIZES = {"digits": 1297, "fashion_mnist": 60000, "cifar10": 50000}
+#: Per data set: image shape (C, H, W), training and test images and the largest raw pixel
+#: value (the digits split of :data:`networks.data.DIGITS_NUM_TRAIN`; the official FashionMNIST
+#: and CIFAR-10 sets). One table for the config checks and the benchmarks' synthetic data.
+DATASET_SHAPES = {"digits": ((1, 8, 8), 1297, 500, 16),
+                  "fashion_mnist": ((1, 28, 28), 60_000, 10_000, 255),
+                  "cifar10": ((3, 32, 32), 50_000, 10_000, 255)}
+#: Training images of each data set (train_subset may not exceed them).
+TRAIN_SIZES = {name: n_train for name, (_, n_train, _, _) in DATASET_SHAPES.items()}
 #: Keyword arguments each architecture of :func:`networks.nets.build_model` takes (required
 #: ones in the second set).
 ARCH_KWARGS = {
