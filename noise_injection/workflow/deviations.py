@@ -18,6 +18,8 @@ from pathlib import Path
 
 import yaml
 
+from noise_injection.workflow.generated import sync_files
+
 ROOT = Path(__file__).resolve().parents[2]
 FIELDS = ("id", "scale", "figures", "paper", "ours", "why", "keys")
 #: "option": a switch that is off at the paper scale (its keys declare no difference).
@@ -140,15 +142,8 @@ def generated_files(root: Path = ROOT) -> dict[Path, str]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="regenerate the files")
-    write = parser.parse_args(argv).write
-    stale = 0
-    for path, text in generated_files().items():
-        if write:
-            path.write_text(text)
-        elif not path.exists() or path.read_text() != text:
-            print(f"{path} is out of date: python -m noise_injection.workflow.deviations --write")
-            stale += 1
-    return 1 if stale else 0
+    return sync_files(generated_files(), parser.parse_args(argv).write,
+                      "python -m noise_injection.workflow.deviations --write")
 
 
 if __name__ == "__main__":

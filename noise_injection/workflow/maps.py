@@ -21,6 +21,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 from noise_injection.workflow.dag import Workflow, read_workflow, script_config_reads
+from noise_injection.workflow.generated import sync_files
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The configurations the maps cover: the default (quick) scale and the paper's.
@@ -310,21 +311,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true",
                         help="fail (exit 1) when a tracked file differs from the generated one")
-    args = parser.parse_args(argv)
-    stale = []
-    for path, text in render().items():
-        if args.check:
-            if not path.is_file() or path.read_text() != text:
-                stale.append(path.relative_to(ROOT))
-        else:
-            path.parent.mkdir(exist_ok=True)
-            path.write_text(text)
-            print(f"wrote {path.relative_to(ROOT)}")
-    if stale:
-        print(f"stale: {', '.join(map(str, stale))}; run python -m noise_injection.workflow.maps",
-              file=sys.stderr)
-        return 1
-    return 0
+    return sync_files(render(), not parser.parse_args(argv).check,
+                      "python -m noise_injection.workflow.maps")
 
 
 if __name__ == "__main__":
