@@ -9,13 +9,13 @@ derived from its rows by the rule written in its criterion. Verdicts come from
 
 from __future__ import annotations
 
-import html
 import math
 import os
 
 import pandas as pd
 
 from noise_injection.claims.verdicts import VERDICTS
+from noise_injection.workflow.htmltable import table_page
 
 CLAIM_COLUMNS = ("claim", "row", "level", "statement", "setting", "paper", "paper_source",
                  "estimate", "ci_low", "ci_high", "n_ok", "verdict", "beyond_paper",
@@ -78,18 +78,7 @@ def interval_text(row) -> str:
 def claims_html(table: pd.DataFrame, title: str) -> str:
     """A standalone HTML page of the claims table, one colour per verdict, claim-level
     lines in bold."""
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
-    rows = []
-    for _, row in table.iterrows():
-        color = VERDICT_COLORS[row["verdict"]]
-        weight = "bold" if row["level"] == "claim" else "normal"
-        cells = "".join(f"<td>{html.escape(str(row[c]))}</td>" for c in table.columns)
-        rows.append(f'<tr style="background:{color};font-weight:{weight}">{cells}</tr>')
-    return (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>"
-        "body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #999;padding:4px 8px;vertical-align:top;text-align:left}"
-        f"</style></head><body><h2>{html.escape(title)}</h2>"
-        f"<table><tr>{head}</tr>{''.join(rows)}</table></body></html>\n"
-    )
+    weight = {"claim": "bold"}
+    styles = [f"background:{VERDICT_COLORS[v]};font-weight:{weight.get(level, 'normal')}"
+              for v, level in zip(table["verdict"], table["level"])]
+    return table_page(title, table.columns, table.itertuples(index=False), styles)

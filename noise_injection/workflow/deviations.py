@@ -12,13 +12,13 @@ page report/deviations.rst, so that prose and config cannot drift apart:
 from __future__ import annotations
 
 import argparse
-import html
 import sys
 from pathlib import Path
 
 import yaml
 
 from noise_injection.workflow.generated import sync_files
+from noise_injection.workflow.htmltable import table_page
 
 ROOT = Path(__file__).resolve().parents[2]
 FIELDS = ("id", "scale", "figures", "paper", "ours", "why", "keys")
@@ -114,13 +114,7 @@ def rst_page(data: dict) -> str:
 def html_page(data: dict, title: str) -> str:
     """A standalone HTML table of the entries (the report's page; its caption is the rst)."""
     columns = ("id", "scale", "figures", "paper", "ours", "why", "keys")
-    head = "".join(f"<th>{c}</th>" for c in columns)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(e[c]))}</td>" for c in columns) + "</tr>"
-        for e in data["deviations"])
-    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
-            "</title></head><body><table border='1' cellpadding='4'>"
-            f"<tr>{head}</tr>{rows}</table></body></html>\n")
+    return table_page(title, columns, ([e[c] for c in columns] for e in data["deviations"]))
 
 
 def with_readme_block(readme: str, block: str) -> str:
