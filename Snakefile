@@ -5,7 +5,7 @@ import os
 
 from snakemake.utils import min_version
 
-from noise_injection.workflow.code import code_hash
+from noise_injection.workflow.code import code_hashes
 from noise_injection.workflow.config import load_config_file, stages_on, validate_config
 
 min_version("8.8")
@@ -45,10 +45,14 @@ for _stage in STAGES_ON:
 # the library modules it imports) as its param 'code': with the rerun triggers of the profiles
 # (README, "Reruns"), editing the code reruns exactly the jobs that run it and a touch nothing.
 # (script and notebook paths are relative to rules/, where every rule lives)
-for _rule in workflow.rules:
-    if _rule.script or _rule.notebook:
-        _code = os.path.normpath(os.path.join("rules", _rule.script or _rule.notebook))
-        _rule.set_params(code=code_hash(workflow.basedir, _code))
+_scripts = {
+    _rule: os.path.normpath(os.path.join("rules", _rule.script or _rule.notebook))
+    for _rule in workflow.rules
+    if _rule.script or _rule.notebook
+}
+_hashes = code_hashes(workflow.basedir, set(_scripts.values()))
+for _rule, _code in _scripts.items():
+    _rule.set_params(code=_hashes[_code])
 
 
 rule all:

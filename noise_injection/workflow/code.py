@@ -54,10 +54,12 @@ def _module_file(root: Path, name: str) -> Path | None:
     return None
 
 
-def code_files(root: str | Path, script: str) -> list[str]:
+def code_files(root: str | Path, script: str, _imports: dict | None = None) -> list[str]:
     """The script and the package modules it runs, as paths relative to ``root`` (sorted).
-    Importing ``a.b.c`` runs ``a/__init__.py`` and ``a/b/__init__.py`` too."""
+    Importing ``a.b.c`` runs ``a/__init__.py`` and ``a/b/__init__.py`` too. ``_imports``:
+    a memo of each file's imports, shared by :func:`code_hashes` across scripts."""
     root = Path(root)
+    memo = {} if _imports is None else _imports
     seen: set[Path] = set()
     todo = [root / script]
     while todo:
@@ -65,8 +67,10 @@ def code_files(root: str | Path, script: str) -> list[str]:
         if path in seen:
             continue
         seen.add(path)
-        package = ".".join(path.relative_to(root).parent.parts)
-        for name in _imported_modules(_source(path), package):
+        if path not in memo:
+            package = ".".join(path.relative_to(root).parent.parts)
+            memo[path] = _imported_modules(_source(path), package)
+        for name in memo[path]:
             parts = name.split(".")
             for k in range(1, len(parts) + 1):
                 module = _module_file(root, ".".join(parts[:k]))
@@ -90,11 +94,24 @@ def _content(path: Path) -> bytes:
     return ast.dump(tree).encode()
 
 
+def code_hashes(root: str | Path, scripts) -> dict[str, str]:
+    """``script -> hash`` for several scripts, each file parsed once (the Snakefile hashes
+    every rule's script at each start, on a cluster once per job): SHA-256 (first 16 hex
+    digits) over the names and contents (:func:`_content`) of :func:`code_files`."""
+    imports: dict = {}
+    contents: dict[str, bytes] = {}
+    out = {}
+    for script in scripts:
+        digest = hashlib.sha256()
+        for name in code_files(root, script, imports):
+            if name not in contents:
+                contents[name] = _content(Path(root) / name)
+            digest.update(name.encode() + b"\0" + contents[name] + b"\0")
+        out[script] = digest.hexdigest()[:16]
+    return out
+
+
 @lru_cache(maxsize=None)
 def code_hash(root: str | Path, script: str) -> str:
-    """SHA-256 (first 16 hex digits) over the names and contents (:func:`_content`) of
-    :func:`code_files`."""
-    digest = hashlib.sha256()
-    for name in code_files(root, script):
-        digest.update(name.encode() + b"\0" + _content(Path(root) / name) + b"\0")
-    return digest.hexdigest()[:16]
+    """The hash of one script (:func:`code_hashes`)."""
+    return code_hashes(root, [script])[script]
