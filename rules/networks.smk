@@ -7,9 +7,9 @@
 # deletes the outputs of a failed or killed job but not the checkpoint, so rerunning the job
 # resumes where it stopped (bit-exact on CPU). The job deletes it after writing its outputs.
 from noise_injection.networks.experiments import (
-    EXPERIMENTS,
-    FIGURES,
     NUMERICS,
+    configured,
+    configured_figures,
     run_settings,
     SCHEMES,
     dataset_flag,
@@ -17,6 +17,9 @@ from noise_injection.networks.experiments import (
 )
 
 NETWORKS = config["networks"]
+# the experiments this scale runs, and the figures that show only those
+EXPERIMENTS = configured(NETWORKS)
+FIGURES = configured_figures(NETWORKS)
 
 
 rule download_dataset:

@@ -18,17 +18,32 @@ values later.
 - ``fashion_mnist``: the four official IDX ``.gz`` files (60k train / 10k test, 28x28).
 - ``cifar10``: the official python-batches archive ``cifar-10-python.tar.gz`` (50k / 10k, 32x32).
 
+Where the files come from (:func:`locate`): first ``root`` (``networks.data_root``), then each
+folder of ``mirrors`` (``networks.data_mirrors``: local copies such as Debian's package
+``dataset-fashion-mnist`` in ``/usr/share/datasets/fashion-mnist`` or a cluster's shared
+folder), and only when no copy is there, a download into ``root``. A file is accepted when the
+SHA-256 of its bytes matches the upstream file's, or the SHA-256 of its DECOMPRESSED bytes
+matches the pinned content hash: the IDX bytes are the data set, whoever compressed them
+(Debian recompressed FashionMNIST, so its ``.gz`` hashes differ from upstream's while the
+content hashes agree). A mirror's file that matches neither is refused, naming its path; when
+no copy exists and the download fails, :class:`DataNotFoundError` lists every place looked at
+and the two ways to get the data. CIFAR-10 has no content pin (no recompressed copy is known):
+its archive must match the upstream SHA-256 wherever it lies.
+
 Downloads go through pooch into ``root`` with pinned SHA-256 hashes: a file is moved to its
 final name only after its hash matched, so a corrupted or truncated download raises
 :class:`DownloadError` and leaves nothing in ``root``; a cached file is re-hashed on every use.
 CIFAR-10's pickles are read straight from the verified archive (nothing is extracted), with an
-unpickler that only builds numpy arrays.
+unpickler that only builds numpy arrays. Every loaded data set carries ``source``: per file,
+the path it was read from and the SHA-256 of its bytes and of its content (recorded in every
+run's JSON).
 """
 
 from __future__ import annotations
 
 import codecs
 import gzip
+import hashlib
 import io
 import pickle
 import tarfile
@@ -53,6 +68,24 @@ FASHION_MNIST_FILES = {
     "test_labels": ("t10k-labels-idx1-ubyte.gz",
                     "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"),
 }
+#: SHA-256 of each FashionMNIST file's DECOMPRESSED bytes (the IDX content), the same for the
+#: upstream ``.gz`` files and for Debian's recompressed copies (package dataset-fashion-mnist).
+FASHION_MNIST_CONTENT_SHA256 = {
+    "train_images": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train_labels": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "test_images": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "test_labels": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+#: Where Debian's package ``dataset-fashion-mnist`` puts the four files (the default mirror).
+DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+#: How to get each data set without this loader's download (listed when no copy is found).
+OFFLINE_SOURCES = {
+    "fashion_mnist": f"install Debian's package: apt-get install dataset-fashion-mnist (files "
+                     f"in {DEBIAN_FASHION_MNIST}, a default mirror), or copy the four .gz files "
+                     f"into data_root or a folder listed in networks.data_mirrors",
+    "cifar10": "copy cifar-10-python.tar.gz into data_root or a folder listed in "
+               "networks.data_mirrors",
+}
 CIFAR10_URL = "https://www.cs.toronto.edu/~kriz/"
 #: (file name, SHA-256) of the official CIFAR-10 python archive (Krizhevsky).
 CIFAR10_ARCHIVE = ("cifar-10-python.tar.gz",
@@ -66,6 +99,15 @@ NORMALIZATIONS = ("train_statistics", "unit_interval")
 
 class DownloadError(RuntimeError):
     """A download failed or did not match its pinned SHA-256; nothing was kept."""
+
+
+class DataNotFoundError(DownloadError):
+    """No local copy of a data file and the download failed: the message lists every place
+    looked at and the two ways to get the data."""
+
+
+class DataFileError(ValueError):
+    """A local copy of a data file matches neither its upstream nor its content SHA-256."""
 
 
 @dataclass
@@ -87,6 +129,8 @@ class ArrayDataset:
     std: tuple[float, ...]
     raw_pixels: bool = False
     pixel_max: float = 255.0
+    #: per file read: ``{"file", "path", "sha256", "content_sha256"}`` (see :func:`locate`)
+    source: tuple[dict, ...] = ()
 
     @property
     def in_shape(self) -> tuple[int, int, int]:
@@ -113,10 +157,13 @@ class ArrayDataset:
 def load_dataset(name: str, root: str | Path = "data", train_subset: int | None = None,
                  seed: int = 0, base_url: str | None = None,
                  raw_pixels: bool = False,
-                 normalization: str | dict = "train_statistics") -> ArrayDataset:
-    """Load ``name`` (one of :data:`DATASETS`), downloading into ``root`` if needed.
+                 normalization: str | dict = "train_statistics",
+                 mirrors: tuple | list = ()) -> ArrayDataset:
+    """Load ``name`` (one of :data:`DATASETS`) from ``root`` or a local mirror, downloading
+    into ``root`` only when neither has it (module docstring).
 
     Args:
+        mirrors: folders holding local copies of the data files, looked at after ``root``.
         train_subset: keep this many training images, drawn without replacement by
             ``torch.randperm`` seeded with ``seed`` (1024 for FashionMNIST in the paper);
             None keeps all. The test set is always complete.
@@ -126,12 +173,15 @@ def load_dataset(name: str, root: str | Path = "data", train_subset: int | None 
         normalization: one of :data:`NORMALIZATIONS` or ``{"mean": [...], "std": [...]}``
             (one value per channel), see the module docstring.
     """
+    places = [Path(root), *(Path(m) for m in mirrors)]
     if name == "digits":
-        (x_tr, y_tr, x_te, y_te), pixel_max = _digits_arrays(), 16.0
+        (x_tr, y_tr, x_te, y_te), source, pixel_max = *_digits_arrays(), 16.0
     elif name == "fashion_mnist":
-        (x_tr, y_tr, x_te, y_te), pixel_max = _fashion_mnist_arrays(Path(root), base_url), 255.0
+        (x_tr, y_tr, x_te, y_te), source = _fashion_mnist_arrays(places, base_url)
+        pixel_max = 255.0
     elif name == "cifar10":
-        (x_tr, y_tr, x_te, y_te), pixel_max = _cifar10_arrays(Path(root), base_url), 255.0
+        (x_tr, y_tr, x_te, y_te), source = _cifar10_arrays(places, base_url)
+        pixel_max = 255.0
     else:
         raise ValueError(f"unknown data set {name!r}; choose one of {DATASETS}")
     mean, std = normalization_constants(normalization, x_tr, pixel_max)
@@ -144,7 +194,7 @@ def load_dataset(name: str, root: str | Path = "data", train_subset: int | None 
         y_train=torch.from_numpy(y_tr.astype(np.int64)),
         x_test=torch.from_numpy(np.ascontiguousarray(x_te)),
         y_test=torch.from_numpy(y_te.astype(np.int64)),
-        mean=mean, std=std, raw_pixels=True, pixel_max=pixel_max,
+        mean=mean, std=std, raw_pixels=True, pixel_max=pixel_max, source=tuple(source),
     )
     if raw_pixels:
         return data
@@ -230,7 +280,6 @@ def _digits_arrays():
     """scikit-learn's bundled digits (``sklearn/datasets/data/digits.csv.gz``: 1797 rows of
     64 pixels in 0..16 and the label), read directly: the same arrays as
     ``sklearn.datasets.load_digits`` without importing scikit-learn in every training job."""
-    import gzip
     from importlib.util import find_spec
 
     spec = find_spec("sklearn")
@@ -242,7 +291,74 @@ def _digits_arrays():
     images = table[:, :-1].astype(np.uint8).reshape(-1, 1, 8, 8)  # pixels 0..16
     labels = table[:, -1].astype(np.int64)
     k = DIGITS_NUM_TRAIN
-    return images[:k], labels[:k], images[k:], labels[k:]
+    raw = path.read_bytes()
+    source = {"file": path.name, "path": str(path), "sha256": sha256_hex(raw),
+              "content_sha256": sha256_hex(gzip.decompress(raw))}
+    return (images[:k], labels[:k], images[k:], labels[k:]), [source]
+
+
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of ``data`` as 64 lowercase hex digits."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def verified_content(raw: bytes, sha256: str, content_sha256: str | None) -> dict | None:
+    """``{"sha256", "content_sha256", "content"}`` of a file's bytes ``raw`` when they are the
+    pinned file: the SHA-256 of ``raw`` is the upstream file's ``sha256``, or the SHA-256 of
+    its gzip-decompressed bytes is ``content_sha256`` (a recompressed copy of the same data).
+    ``content`` is the decompressed bytes (``raw`` itself without a content pin). None when
+    neither matches."""
+    digest = sha256_hex(raw)
+    if content_sha256 is None:
+        return {"sha256": digest, "content_sha256": None, "content": raw} \
+            if digest == sha256 else None
+    try:
+        content = gzip.decompress(raw)
+    except (OSError, EOFError):  # not gzip, or truncated
+        return None
+    content_digest = sha256_hex(content)
+    if digest != sha256 and content_digest != content_sha256:
+        return None
+    return {"sha256": digest, "content_sha256": content_digest, "content": content}
+
+
+def locate(dataset: str, file_name: str, sha256: str, content_sha256: str | None,
+           places: list[Path], base_url: str) -> tuple[bytes, dict]:
+    """The verified content of ``file_name`` and its source ``{"file", "path", "sha256",
+    "content_sha256"}``, from the first of ``places`` (``root``, then the mirrors) that holds
+    it, else downloaded into ``places[0]`` (:func:`fetch`).
+
+    A mirror's copy that fails :func:`verified_content` raises :class:`DataFileError` naming
+    its path (a mirror is read-only: it is refused, not replaced); a bad copy in ``root`` is
+    passed over and replaced by the download. No copy and a failed download raise
+    :class:`DataNotFoundError`, listing the places and the ways to get the data."""
+    root = places[0]
+    for place in places:
+        path = place / file_name
+        if not path.is_file():
+            continue
+        found = verified_content(path.read_bytes(), sha256, content_sha256)
+        if found is not None:
+            return found.pop("content"), {"file": file_name, "path": str(path.resolve()), **found}
+        if place != root:
+            raise DataFileError(
+                f"{path} is not the {dataset} file {file_name}: its SHA-256 is not the "
+                f"upstream {sha256}" + (f" and its decompressed content's is not {content_sha256}"
+                                        if content_sha256 else "")
+                + ". It is corrupted or a different file: replace it, or remove its folder from "
+                "networks.data_mirrors.")
+    try:
+        path = fetch(file_name, sha256, root, base_url)
+    except DownloadError as err:
+        looked = ", ".join(f"{place}/" for place in places)
+        raise DataNotFoundError(
+            f"{dataset}: no copy of {file_name} in {looked} and the download failed: {err}\n"
+            f"Two ways to get it: (1) a local copy: {OFFLINE_SOURCES[dataset]}; (2) a download "
+            f"on a host with internet: snakemake --cores 1 {root}/{dataset}.verified "
+            f"(data/README.md)."
+        ) from err
+    found = verified_content(path.read_bytes(), sha256, content_sha256)
+    return found.pop("content"), {"file": file_name, "path": str(path.resolve()), **found}
 
 
 def fetch(file_name: str, sha256: str, root: Path, base_url: str) -> Path:
@@ -285,15 +401,16 @@ def parse_idx(raw: bytes) -> np.ndarray:
     return data.reshape(shape).copy()  # writable
 
 
-def _fashion_mnist_arrays(root: Path, base_url: str | None):
-    base_url = base_url or FASHION_MNIST_URL
-    arrays = {}
+def _fashion_mnist_arrays(places: list[Path], base_url: str | None):
+    arrays, sources = {}, []
     for key, (file_name, sha256) in FASHION_MNIST_FILES.items():
-        path = fetch(file_name, sha256, root, base_url)
-        with gzip.open(path, "rb") as fh:
-            arrays[key] = parse_idx(fh.read())
+        content, source = locate("fashion_mnist", file_name, sha256,
+                                 FASHION_MNIST_CONTENT_SHA256[key], places,
+                                 base_url or FASHION_MNIST_URL)
+        arrays[key] = parse_idx(content)
+        sources.append(source)
     return (arrays["train_images"][:, None], arrays["train_labels"],
-            arrays["test_images"][:, None], arrays["test_labels"])
+            arrays["test_images"][:, None], arrays["test_labels"]), sources
 
 
 class _ArrayUnpickler(pickle.Unpickler):
@@ -323,12 +440,13 @@ def _read_cifar_batch(archive: tarfile.TarFile, member: str) -> tuple[np.ndarray
     return pixels, np.asarray(batch[b"labels"], dtype=np.int64)
 
 
-def _cifar10_arrays(root: Path, base_url: str | None):
+def _cifar10_arrays(places: list[Path], base_url: str | None):
     file_name, sha256 = CIFAR10_ARCHIVE
-    path = fetch(file_name, sha256, root, base_url or CIFAR10_URL)
-    with tarfile.open(path, "r:gz") as archive:  # hash verified: safe to open
+    content, source = locate("cifar10", file_name, sha256, None, places,
+                             base_url or CIFAR10_URL)
+    with tarfile.open(fileobj=io.BytesIO(content), mode="r:gz") as archive:  # hash verified
         train = [_read_cifar_batch(archive, b) for b in CIFAR10_TRAIN_BATCHES]
         x_te, y_te = _read_cifar_batch(archive, CIFAR10_TEST_BATCH)
     x_tr = np.concatenate([x for x, _ in train])
     y_tr = np.concatenate([y for _, y in train])
-    return x_tr, y_tr, x_te, y_te
+    return (x_tr, y_tr, x_te, y_te), [source]

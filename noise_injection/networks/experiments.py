@@ -56,6 +56,17 @@ FIGURES = {
 }
 
 
+def configured(networks: dict) -> tuple[str, ...]:
+    """The experiments a configuration runs, in the paper's order (a scale may run a part)."""
+    return tuple(name for name in EXPERIMENTS if name in networks["experiments"])
+
+
+def configured_figures(networks: dict) -> dict[str, FigureSpec]:
+    """The figures all of whose experiments the configuration runs."""
+    names = set(configured(networks))
+    return {fig: spec for fig, spec in FIGURES.items() if names.issuperset(spec.experiments)}
+
+
 def sigma_label(sigma: float) -> str:
     """The sigma as it appears in file names: shortest round-trip form ('0.05', '1', '0')."""
     return np.format_float_positional(float(sigma), trim="-")

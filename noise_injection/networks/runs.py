@@ -1,8 +1,11 @@
 """One network run from the configuration, and its history as arrays.
 
-Seeds: run ``seed`` draws its training subset with ``seed`` (a new random subset per run, as
-the authors' unseeded code) and its initialization, noise, data order, augmentation and
-Hessian probes from independent streams derived from ``seed`` (:func:`train.stream_seed`).
+Seeds: run ``seed`` draws its training subset with ``seed``, so the three schemes of one seed
+train on the SAME subset (and from the same initialization, data order and augmentation):
+the schemes are paired by seed. The authors' unseeded code drew a new subset per run and per
+method (a declared deviation, config/deviations.yaml). Initialization, noise, data order,
+augmentation and Hessian probes come from independent streams derived from ``seed``
+(:func:`train.stream_seed`).
 Sigma convention: ``sigma`` is the layer-wise std; all-weights noise has std sigma/sqrt(M).
 """
 
@@ -37,22 +40,25 @@ def protocol(experiment: dict, networks: dict) -> Protocol:
 def train_run(name: str, networks: dict, scheme: str, sigma: str, seed: int,
               checkpoint=None, progress: bool = True) -> dict:
     """Load the data, build the seeded model and train one run of experiment ``name``
-    (see :func:`train.train_network` for the returned dict)."""
+    (see :func:`train.train_network` for the returned dict, here with ``data_source``: the
+    files read, :attr:`data.ArrayDataset.source`)."""
     experiment = networks["experiments"][name]
     data = load_dataset(experiment["dataset"], root=networks["data_root"],
                         train_subset=experiment["train_subset"] or None, seed=seed,
                         raw_pixels=experiment["augment_padding"] > 0,
-                        normalization=experiment["normalization"])
+                        normalization=experiment["normalization"],
+                        mirrors=networks["data_mirrors"])
     torch.manual_seed(stream_seed(seed, "init"))
     model = build_model(experiment["arch"], data.in_shape, data.num_classes,
                         **experiment["arch_kwargs"])
     device = resolve_device(networks["device"])
     numerics = {k: networks[k] for k in NUMERICS} | {"device": device.type}
-    return train_network(model, data, protocol(experiment, networks), scheme=scheme,
-                         sigma=float(sigma), seed=seed, order=experiment["order"],
-                         device=device, checkpoint=checkpoint,
-                         run_key=run_key(name, experiment, scheme, sigma, seed, numerics),
-                         progress=progress)
+    out = train_network(model, data, protocol(experiment, networks), scheme=scheme,
+                        sigma=float(sigma), seed=seed, order=experiment["order"],
+                        device=device, checkpoint=checkpoint,
+                        run_key=run_key(name, experiment, scheme, sigma, seed, numerics),
+                        progress=progress)
+    return out | {"data_source": list(data.source)}
 
 
 def history_arrays(history: dict) -> dict[str, np.ndarray]:

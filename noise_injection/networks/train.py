@@ -111,6 +111,27 @@ def cosine_lr(lr: float, epoch: int, epochs: int, schedule: str) -> float:
     return lr * (1.0 + math.cos(math.pi * epoch / epochs)) / 2.0
 
 
+def configure_precision(device: torch.device, bf16: bool) -> dict:
+    """Set torch's global fp32 math for a run and return what is in force, for its record:
+    ``{"dtype", "tf32_matmul", "tf32_cudnn"}``.
+
+    fp32 means fp32: without ``bf16``, TensorFloat-32 (a 10-bit mantissa that Ampere and later
+    GPUs use for fp32 matmuls and cuDNN convolutions unless told not to) is switched off for
+    both, as on the authors' V100s, which have no TF32. With ``bf16`` on CUDA (a declared speed
+    option) TF32 is allowed for what autocast leaves in fp32. The flags only act on CUDA; on a
+    CPU they are set all the same and the record says ``dtype`` float32."""
+    tf32 = bool(bf16 and device.type == "cuda")
+    matmul, conv = torch.backends.cuda.matmul, torch.backends.cudnn.conv
+    if hasattr(matmul, "fp32_precision"):  # torch >= 2.9 (mixing it with allow_tf32 raises)
+        matmul.fp32_precision = conv.fp32_precision = "tf32" if tf32 else "ieee"
+        in_force = (matmul.fp32_precision == "tf32", conv.fp32_precision == "tf32")
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
+        in_force = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    return {"dtype": "bfloat16" if tf32 else "float32", "tf32_matmul": in_force[0],
+            "tf32_cudnn": in_force[1]}
+
+
 def resolve_device(device: str = "auto") -> torch.device:
     """'auto' -> cuda when available, else cpu; otherwise the named device."""
     if device == "auto":
@@ -208,6 +229,7 @@ class Trainer:
         self.protocol = protocol
         self.device = resolve_device(device) if isinstance(device, str) else device
         self.cuda = self.device.type == "cuda"
+        self.precision = configure_precision(self.device, protocol.bf16)
         self.data = data.to(self.device)
         self.model = model.to(self.device)
         if self.cuda and protocol.channels_last:
@@ -443,7 +465,8 @@ def train_network(model: torch.nn.Module, data: ArrayDataset, protocol: Protocol
                   run_key: str = "", progress: bool = True,
                   on_epoch_end: Callable[[Trainer], None] | None = None) -> dict:
     """Train one run and return ``{"status", "history", "wall_time_s", "wall_time_total_s",
-    "device", "num_tensors", "steps"}`` (history: lists per metric, see :class:`Trainer`;
+    "device", "precision", "num_tensors", "steps"}`` (history: lists per metric, see
+    :class:`Trainer`; precision: :func:`configure_precision`;
     wall_time_s: this process only; wall_time_total_s: over all restarts of a resumed run,
     counting each killed process up to its last checkpoint)."""
     start = time.perf_counter()
@@ -453,5 +476,5 @@ def train_network(model: torch.nn.Module, data: ArrayDataset, protocol: Protocol
     wall_time_s = time.perf_counter() - start
     return {"status": trainer.status, "history": history, "wall_time_s": wall_time_s,
             "wall_time_total_s": trainer.wall_time_before_s + wall_time_s,
-            "device": str(trainer.device),
+            "device": str(trainer.device), "precision": trainer.precision,
             "num_tensors": trainer.injector.num_groups, "steps": trainer.step}

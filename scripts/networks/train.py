@@ -33,7 +33,8 @@ write_json(snakemake.output.json, make_record(
      **experiment, "device_setting": networks["device"], "bf16": networks["bf16"],
      "channels_last": networks["channels_last"]},
     seed, out["status"], out["wall_time_s"], device=out["device"],
-    wall_time_total_s=out["wall_time_total_s"], num_tensors=out["num_tensors"],
+    wall_time_total_s=out["wall_time_total_s"], precision=out["precision"],
+    data_source=out["data_source"], num_tensors=out["num_tensors"],
     steps=out["steps"], final=final_metrics(history),
     eval_epochs=history["epoch"]))
 Path(snakemake.params.checkpoint).unlink(missing_ok=True)
