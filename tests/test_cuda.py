@@ -24,7 +24,7 @@ from noise_injection import NoiseInjector
 from noise_injection.networks.data import ArrayDataset, crop_flip, random_crop_flip
 from noise_injection.networks.hessian import hutchinson_trace
 from noise_injection.networks.nets import build_model
-from noise_injection.networks.train import MomentumSGD, Protocol, Trainer
+from noise_injection.networks.train import MomentumSGD, Protocol, Trainer, configure_precision
 
 needs_cuda = [pytest.mark.cuda, pytest.mark.skipif(
     not torch.cuda.is_available(),
@@ -298,6 +298,37 @@ def test_hutchinson_on_cuda_matches_the_exact_trace():
     for estimate, value, s in zip(per_tensor, exact_blocks, se_blocks):
         assert abs(estimate - value) < 4 * s
     assert se < 0.05 * abs(exact)  # the test has power
+
+
+@cuda_test
+def test_fp32_disables_tf32():
+    """fp32 is fp32 on Ampere and later: after a Trainer is built with bf16 off, a 1024 x 1024
+    fp32 matmul and a convolution on the GPU agree with float64 to IEEE fp32 accuracy (relative
+    error < 1e-5; TF32's 10-bit mantissa gives about 1e-3), and the record says TF32 is off.
+    With bf16 on, TF32 is allowed and the record says so."""
+    g = torch.Generator().manual_seed(0)
+    a, b = (torch.randn(1024, 1024, generator=g, dtype=torch.float64) for _ in range(2))
+    x, w = (torch.randn(8, 64, 16, 16, generator=g, dtype=torch.float64),
+            torch.randn(64, 64, 3, 3, generator=g, dtype=torch.float64))
+    data = ArrayDataset("t", 4, torch.zeros(8, 1, 2, 2), torch.zeros(8, dtype=torch.long),
+                        torch.zeros(8, 1, 2, 2), torch.zeros(8, dtype=torch.long), (0.0,), (1.0,))
+    try:
+        trainer = Trainer(build_model("mlp", (1, 2, 2), 4, widths=[4]), data,
+                          Protocol(lr=0.1, epochs=1), scheme="none", sigma=0.0, seed=0,
+                          device=CUDA)
+        assert trainer.precision == {"dtype": "float32", "tf32_matmul": False,
+                                     "tf32_cudnn": False}
+        product = (a.float().to(CUDA) @ b.float().to(CUDA)).double().cpu()
+        conv = F.conv2d(x.float().to(CUDA), w.float().to(CUDA), padding=1).double().cpu()
+        for got, exact in ((product, a @ b), (conv, F.conv2d(x, w, padding=1))):
+            assert float((got - exact).norm() / exact.norm()) < 1e-5
+        bf16 = Trainer(build_model("mlp", (1, 2, 2), 4, widths=[4]), data,
+                       Protocol(lr=0.1, epochs=1, bf16=True), scheme="none", sigma=0.0,
+                       seed=0, device=CUDA)
+        assert bf16.precision == {"dtype": "bfloat16", "tf32_matmul": True,
+                                  "tf32_cudnn": True}
+    finally:
+        configure_precision(CUDA, bf16=False)
 
 
 @cuda_test

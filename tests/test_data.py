@@ -319,3 +319,100 @@ def test_cifar_pickles_are_opened_only_after_the_hash_matched(tmp_path, monkeypa
         with pytest.raises(pickle.UnpicklingError, match="refusing"):
             D.load_dataset("cifar10", root=root, base_url=srv.url + "/evil/")
         assert not marker.exists()
+
+
+# --- local copies (data_root, then networks.data_mirrors) -------------------------------
+
+
+def recompressed(body: bytes) -> bytes:
+    """The same content gzipped again at another level: other file bytes, same IDX bytes (what
+    Debian's package did to FashionMNIST)."""
+    again = gzip.compress(gzip.decompress(body), compresslevel=1, mtime=12345)
+    assert again != body
+    return again
+
+
+@pytest.fixture
+def content_pinned(tiny, pinned, monkeypatch):
+    """Pin the tiny FashionMNIST files' decompressed hashes in place of the official ones."""
+    monkeypatch.setattr(D, "FASHION_MNIST_CONTENT_SHA256", {
+        k: hashlib.sha256(gzip.decompress(tiny["fashion_files"][name])).hexdigest()
+        for k, (name, _) in D.FASHION_MNIST_FILES.items()})
+
+
+def write_copy(folder: Path, files: dict[str, bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, body in files.items():
+        (folder / name).write_bytes(body)
+    return folder
+
+
+def test_recompressed_mirror_copy_verifies_by_content_and_is_recorded(tiny, content_pinned,
+                                                                      tmp_path):
+    """A copy whose .gz bytes differ from upstream's (hash mismatch) but whose content is the
+    pinned one is read from the mirror, nothing is downloaded (no server: base_url points
+    nowhere) or written to root, and each file's path and hashes are in ``source``."""
+    mirror = write_copy(tmp_path / "mirror", {n: recompressed(b) for n, b in
+                                              tiny["fashion_files"].items()})
+    root = tmp_path / "data"
+    ds = D.load_dataset("fashion_mnist", root=root, mirrors=[tmp_path / "empty", mirror],
+                        base_url="http://127.0.0.1:9/", raw_pixels=True)
+    assert torch.equal(ds.y_train, torch.from_numpy(tiny["fashion"]["train_labels"]))
+    assert not root.exists()
+    assert [s["path"] for s in ds.source] == [
+        str((mirror / name).resolve()) for name, _ in D.FASHION_MNIST_FILES.values()]
+    for source, (key, (name, upstream)) in zip(ds.source, D.FASHION_MNIST_FILES.items()):
+        body = (mirror / name).read_bytes()
+        assert source["sha256"] == hashlib.sha256(body).hexdigest() != upstream
+        assert source["content_sha256"] == D.FASHION_MNIST_CONTENT_SHA256[key]
+
+
+def test_root_comes_before_the_mirrors_and_a_bad_root_copy_is_passed_over(tiny, content_pinned,
+                                                                          tmp_path):
+    files = tiny["fashion_files"]
+    mirror = write_copy(tmp_path / "mirror", files)
+    root = write_copy(tmp_path / "data", files)
+    ds = D.load_dataset("fashion_mnist", root=root, mirrors=[mirror],
+                        base_url="http://127.0.0.1:9/")
+    assert all(Path(s["path"]).parent == root.resolve() for s in ds.source)
+    name = D.FASHION_MNIST_FILES["test_labels"][0]
+    (root / name).write_bytes(b"half a download")
+    ds = D.load_dataset("fashion_mnist", root=root, mirrors=[mirror],
+                        base_url="http://127.0.0.1:9/")
+    assert Path(ds.source[3]["path"]) == (mirror / name).resolve()
+
+
+@pytest.mark.parametrize("damage", ["flipped byte", "other content", "not gzip"])
+def test_a_bad_mirror_copy_is_refused_naming_its_path(tiny, content_pinned, tmp_path, damage):
+    files = dict(tiny["fashion_files"])
+    name = D.FASHION_MNIST_FILES["train_labels"][0]
+    body = files[name]
+    files[name] = {"flipped byte": body[:-1] + bytes([body[-1] ^ 0xFF]),
+                   "other content": gzip.compress(gzip.decompress(body)[:-1] + b"\x07"),
+                   "not gzip": gzip.decompress(body)}[damage]
+    mirror = write_copy(tmp_path / "mirror", files)
+    with pytest.raises(D.DataFileError, match=re.escape(str(mirror / name))):
+        D.load_dataset("fashion_mnist", root=tmp_path / "data", mirrors=[mirror],
+                       base_url="http://127.0.0.1:9/")
+
+
+def test_no_copy_anywhere_lists_every_place_and_both_ways(pinned, tmp_path):
+    places = [tmp_path / "data", tmp_path / "m1", tmp_path / "m2"]
+    with pytest.raises(D.DataNotFoundError) as err:
+        D.load_dataset("fashion_mnist", root=places[0], mirrors=places[1:],
+                       base_url="http://127.0.0.1:9/")
+    message = str(err.value)
+    for place in places:
+        assert f"{place}/" in message
+    assert "apt-get install dataset-fashion-mnist" in message  # way 1: a local copy
+    assert f"{places[0]}/fashion_mnist.verified" in message  # way 2: the download rule
+    assert isinstance(err.value, D.DownloadError) and "Nothing was written" in message
+
+
+def test_official_content_hashes_are_pinned():
+    """Four distinct content digests in hashlib's form, none equal to a .gz digest."""
+    digests = D.FASHION_MNIST_CONTENT_SHA256
+    assert set(digests) == set(D.FASHION_MNIST_FILES)
+    assert all(re.fullmatch(r"[0-9a-f]{64}", d) for d in digests.values())
+    gz = {sha for _, sha in D.FASHION_MNIST_FILES.values()}
+    assert len(set(digests.values())) == 4 and not gz & set(digests.values())

@@ -9,6 +9,7 @@ from torch.nn import functional as F
 
 from noise_injection.networks.data import ArrayDataset
 from noise_injection.networks.train import (
+    configure_precision,
     MomentumSGD,
     Protocol,
     Trainer,
@@ -216,3 +217,27 @@ def test_checkpoint_of_another_run_is_ignored(tmp_path):
     other = Trainer(tiny_net(), data, protocol, scheme="none", sigma=0, seed=0, device="cpu")
     assert not other.try_resume(ckpt, run_key="b")
     assert other.epoch == 0
+
+
+def test_precision_setting_is_applied_to_torch_and_recorded():
+    """configure_precision sets torch's global TF32 flags (read back from torch.backends, the
+    oracle) and returns them: off with bf16 off, on any device; on only for bf16 on CUDA.
+    (The flags act on CUDA only; tests/test_cuda.py checks the arithmetic on a GPU.)"""
+    matmul, conv = torch.backends.cuda.matmul, torch.backends.cudnn.conv
+    modern = hasattr(matmul, "fp32_precision")
+
+    def flags():
+        if modern:
+            return matmul.fp32_precision == "tf32", conv.fp32_precision == "tf32"
+        return torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+
+    try:
+        for device, bf16, tf32 in [("cuda", True, True), ("cpu", False, False),
+                                   ("cuda", True, True), ("cuda", False, False),
+                                   ("cpu", True, False)]:
+            record = configure_precision(torch.device(device), bf16)
+            assert flags() == (tf32, tf32)
+            assert record == {"dtype": "bfloat16" if tf32 else "float32",
+                              "tf32_matmul": tf32, "tf32_cudnn": tf32}
+    finally:
+        configure_precision(torch.device("cpu"), False)
