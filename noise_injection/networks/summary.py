@@ -4,10 +4,14 @@ from the training code so that aggregation jobs do not import the trainer."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from noise_injection.workflow.inputs import read_table, require_rows
+from noise_injection.networks.experiments import METRICS, run_stem, sigma_label
+from noise_injection.workflow.inputs import input_error, read_json, read_npz, read_table, \
+    require_rows
 
 
 def _mean_std_sem(values: pd.Series) -> pd.Series:
@@ -16,6 +20,30 @@ def _mean_std_sem(values: pd.Series) -> pd.Series:
     std = float(v.std(ddof=1)) if n > 1 else float("nan")
     return pd.Series({"mean": v.mean() if n else float("nan"), "std": std,
                       "sem": std / np.sqrt(n) if n > 1 else float("nan"), "n": n})
+
+
+def read_runs(json_paths, npz_paths) -> pd.DataFrame:
+    """The runs of one experiment in long form (columns scheme, sigma, seed, status, epoch,
+    metric, value: one row per run, evaluation epoch and metric), from their JSON records
+    and NPZ histories, each checked first: it parses, holds the run its file name says, and
+    has every metric at every evaluation epoch (:class:`InputError` naming the file)."""
+    rows = []
+    for json_path, npz_path in zip(json_paths, npz_paths):
+        record = read_json(json_path, keys=("config.scheme", "config.sigma", "seed", "status"))
+        config = record["config"]
+        stem = run_stem(config["scheme"], sigma_label(config["sigma"]), record["seed"])
+        if stem != Path(json_path).stem:
+            raise input_error(json_path, f"holds run {stem}, not the run its name says")
+        arrays = read_npz(npz_path, keys=("epoch", *METRICS))
+        lengths = {k: len(arrays[k]) for k in ("epoch", *METRICS)}
+        if len(set(lengths.values())) != 1:
+            raise input_error(npz_path, f"arrays of different lengths {lengths}")
+        for metric in METRICS:
+            for epoch, value in zip(arrays["epoch"], arrays[metric]):
+                rows.append({"scheme": config["scheme"], "sigma": config["sigma"],
+                             "seed": record["seed"], "status": record["status"],
+                             "epoch": int(epoch), "metric": metric, "value": float(value)})
+    return pd.DataFrame(rows)
 
 
 def summarize(runs_long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
