@@ -85,22 +85,26 @@ def hutchinson() -> dict:
             "aggregation": aggregation}
 
 
-def network_facts(experiment: dict, estimator: dict) -> dict:
-    """The facts of one network experiment."""
+def shared_facts() -> dict:
+    """The facts that are the same for every network experiment (measured once)."""
+    estimator = hutchinson()
+    return {"init": default_init(), "optimizer": optimizer(),
+            "hessian_estimator": estimator["probes"],
+            "hessian_aggregation": estimator["aggregation"],
+            "seeded_streams": sorted(train.STREAMS)}
+
+
+def network_facts(experiment: dict, shared: dict) -> dict:
+    """The facts of one network experiment (``shared``: :func:`shared_facts`)."""
     arch = architecture(experiment)
     augmented = measurements_augmented(experiment)
-    return {
+    return shared | {
         "architecture": {"tensors": arch["tensors"], "parameters": arch["parameters"]},
-        "init": default_init(),
         "subset_draw": subset_draw(experiment),
-        "optimizer": optimizer(),
         "noise_tensors": "every parameter tensor" if arch["noise_on_every_tensor"] else "some",
         "train_metrics_augmented": augmented,
-        "hessian_estimator": estimator["probes"],
-        "hessian_aggregation": estimator["aggregation"],
         "hessian_augmented": augmented,
         "hessian_when": "every evaluation" if experiment["hessian"]["probes"] else "never",
-        "seeded_streams": sorted(train.STREAMS),
         # one device, no DataParallel: BatchNorm's batch statistics are over the whole batch
         "batchnorm_batch": experiment["batch_size"] if arch["batchnorm"] else None,
     }
@@ -123,12 +127,12 @@ def code_facts(config: dict) -> dict:
     """The facts of the validated ``config`` (one scale), shaped like the config so that the
     checklist's ``code.`` keys are looked up like config keys."""
     networks, heat = config["networks"], config["variance"]["heatmap"]
-    estimator = hutchinson()
+    shared = shared_facts()
     precision = train.configure_precision(torch.device("cuda"), networks["bf16"])
     return {
         "networks": {
             "precision": precision,
-            "experiments": {name: network_facts(exp, estimator)
+            "experiments": {name: network_facts(exp, shared)
                             for name, exp in networks["experiments"].items()},
         },
         "variance": {
