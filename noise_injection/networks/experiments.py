@@ -44,7 +44,8 @@ FIGURES = {
     # Fig. 3 shows iterations 1000-8000 of the appendix's 10k-iteration runs (those of Fig. 8)
     "fig3_mlp_sigma": FigureSpec(3, "sigma_columns", ("mlp3_wide",), window=(0.1, 0.8)),
     "fig4_deep_mlps": FigureSpec(4, "curves", ("mlp5_narrow", "mlp5_wide")),
-    "fig5_cifar_cnns": FigureSpec(5, "curves", ("toy_cnn", "fcnn"), ("test_acc",)),
+    "fig5_cifar_cnns": FigureSpec(5, "curves", ("toy_cnn", "fcnn"),
+                                  ("test_acc", "hessian_trace")),
     "fig6_resnet18_sigma": FigureSpec(6, "sigma_sweep", ("resnet18",),
                                       ("test_acc", "hessian_trace")),
     "fig7_mlp3_narrow": FigureSpec(7, "curves", ("mlp3_narrow",)),

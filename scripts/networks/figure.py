@@ -2,8 +2,9 @@
 
 Curves: mean +- 1 std over seeds vs iterations (full batch) or epochs (minibatch), log x axis.
 Fig. 6 (sigma sweep): final test accuracy and Hessian trace vs sigma, mean +- s.e.m., the
-noiseless run drawn at sigma = 1e-3. Runs that diverged are counted in the legend. The tables
-are checked first: a series the figure draws that is missing stops the job naming the file.
+noiseless run drawn at sigma = 1e-3; the sigmas are the paper's, digitized (approximate).
+Runs that diverged are counted in the legend. The tables are checked first: a series the
+figure draws that is missing stops the job naming the file.
 """
 
 import matplotlib.pyplot as plt
@@ -107,7 +108,8 @@ def sweep_figure():
                     capsize=3, color=SCHEME_COLORS["none"], label=SCHEME_LABELS["none"])
         ax.axhline(float(none["mean"].iloc[0]), color=SCHEME_COLORS["none"], ls="--", lw=0.8)
         ax.set_xscale("log")
-        ax.set(xlabel="$\\sigma$ (layer-wise std; all weights: $\\sigma/\\sqrt{M}$)",
+        ax.set(xlabel="$\\sigma$ (layer-wise std; all weights: $\\sigma/\\sqrt{M}$)\n"
+               "grid digitized from the paper's log axis (approximate)",
                ylabel="final " + METRIC_LABELS[metric])
     axes[0, 0].set_title(describe(name), fontsize=9)
     axes[0, 0].legend(fontsize=7)
