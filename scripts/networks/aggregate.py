@@ -1,5 +1,6 @@
 """Rule aggregate_network: the runs of one experiment -> curves.csv (mean/std/sem over seeds
-per scheme, sigma, metric and evaluation epoch) and summary.csv (final metrics of ok runs).
+per scheme, sigma, metric and evaluation epoch), summary.csv (final metrics of ok runs) and
+finals.csv (each run's final value and status, for the paired claims).
 Every run file is checked first: it parses, holds the run its name says, and has every
 metric at every evaluation epoch."""
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from noise_injection.networks.experiments import METRICS, run_stem, sigma_label
-from noise_injection.networks.summary import summarize
+from noise_injection.networks.summary import seed_finals, summarize
 from noise_injection.workflow.inputs import input_error, read_json, read_npz
 from noise_injection.workflow.runlog import log_to_file
 
@@ -30,7 +31,9 @@ for json_path, npz_path in zip(snakemake.input.json, snakemake.input.npz):
             rows.append({"scheme": config["scheme"], "sigma": config["sigma"],
                          "seed": record["seed"], "status": record["status"],
                          "epoch": int(epoch), "metric": metric, "value": float(value)})
-curves, final = summarize(pd.DataFrame(rows))
+runs_long = pd.DataFrame(rows)
+curves, final = summarize(runs_long)
 curves.to_csv(snakemake.output.curves, index=False)
 final.to_csv(snakemake.output.summary, index=False)
+seed_finals(runs_long).to_csv(snakemake.output.finals, index=False)
 log.info("final metrics:\n%s", final.to_string())
