@@ -116,7 +116,8 @@ def test_smoke_report_and_review_notebook(smoke_run):
         names = archive.namelist()
     figures = {p.name for p in (smoke_run / "figures").glob("*.png")}
     assert len(figures) == 19
-    for name in figures | {"claims.html", "review.html", "timings.csv", "deviations.html"}:
+    for name in figures | {"claims.html", "review.html", "timings.csv", "deviations.html",
+                           "verdict_rules.html"}:
         assert any(n.endswith(name) for n in names), name
     executed = json.loads((smoke_run / "results" / "review" / "review.ipynb").read_text())
     outputs = [c for c in executed["cells"] if c["cell_type"] == "code" and c["outputs"]]

@@ -73,7 +73,7 @@ def combine_claims(paths) -> pd.DataFrame:
 
 
 def interval_text(row) -> str:
-    """'+1.2 [+0.4, +2.0]' from a row's estimate and interval ('' where there is none)."""
+    """'+2.1 [+0.4, +3.8]' from a row's estimate and interval ('' where there is none)."""
     def num(x):
         return "" if x in ("", None) or pd.isna(float(x)) else f"{float(x):+.3g}"
     est, low, high = num(row["estimate"]), num(row["ci_low"]), num(row["ci_high"])

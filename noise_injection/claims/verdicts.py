@@ -102,14 +102,18 @@ def noninferiority(estimate, se, df, margin, alpha: float = NONINFERIORITY_ALPHA
     return {"low": low, "high": high, "verdict": verdict}
 
 
-def holm(pvalues, alpha: float = FAMILY_ALPHA):
+def holm(pvalues, alpha: float = FAMILY_ALPHA, nan_counts: bool = True):
     """Holm's step-down rule over the last axis: which hypotheses are rejected at
-    family-wise error ``alpha``. NaN p-values are never rejected and count in the family."""
-    p = np.nan_to_num(np.asarray(pvalues, dtype=float), nan=1.0)
-    m = p.shape[-1]
+    family-wise error ``alpha``. NaN p-values are never rejected; they count in the family
+    size m unless ``nan_counts`` is False (a setting that did not run)."""
+    raw = np.asarray(pvalues, dtype=float)
+    p = np.nan_to_num(raw, nan=np.inf)
+    m = (np.full(p.shape[:-1], p.shape[-1]) if nan_counts
+         else (~np.isnan(raw)).sum(axis=-1))[..., None]
     order = np.argsort(p, axis=-1)
     ranked = np.take_along_axis(p, order, axis=-1)
-    passes = ranked <= alpha / (m - np.arange(m))
+    with np.errstate(divide="ignore"):  # ranks past m hold NaNs (inf), which never pass
+        passes = ranked <= alpha / (m - np.arange(p.shape[-1]))
     accepted = np.cumprod(passes, axis=-1).astype(bool)
     rejected = np.zeros_like(accepted)
     np.put_along_axis(rejected, order, accepted, axis=-1)
@@ -127,7 +131,7 @@ def universal_verdict(verdicts, p_opposite=None, alpha: float = FAMILY_ALPHA):
     if p_opposite is None:
         contradicted = np.any(v == OPPOSITE, axis=-1)
     else:
-        contradicted = holm(np.where(ran, p_opposite, np.nan), alpha).any(axis=-1)
+        contradicted = holm(np.where(ran, p_opposite, np.nan), alpha, nan_counts=False).any(-1)
     any_ran = ran.any(axis=-1)
     out = np.where(contradicted, OPPOSITE, np.where(every, REPRODUCED, INCONCLUSIVE))
     none = NOT_APPLICABLE if np.all(v == NOT_APPLICABLE) else NOT_RUN
@@ -155,39 +159,52 @@ def checks_verdict(checks, reversed_: bool) -> str:
     return OPPOSITE if reversed_ else INCONCLUSIVE
 
 
-def design(test: str, coefficients, stds, n):
-    """(se, df) of a test at ``n`` seeds per setting: ``stds`` is [sd of the per-seed
-    contrast] for the paired test, the settings' seed stds otherwise."""
+def power(effect, test, coefficients, stds, n, alpha: float = (1 - LEVEL) / 2,
+          draws: int = 20_000):
+    """P(the one-sided level-``alpha`` test rejects in the effect's direction) at a true
+    contrast ``effect`` with ``n`` seeds per setting; ``stds`` is [sd of the per-seed
+    contrast] for the paired test, the settings' seed stds otherwise. Paired and pooled:
+    1 - F_nct(t_{1-alpha, df}; df, |effect| / se). Welch (df estimated from the sample):
+    E[Phi((|effect| - t_{1-alpha, df^} se^) / se)] over the sample variances
+    s_i^2 ~ s_i^2 chi2_{n-1} / (n-1) (``draws`` fixed-seed draws; the mean is independent of
+    them). NaN where the effect or a spread is unknown."""
     c, s = np.asarray(coefficients, float), np.asarray(stds, float)
-    n = np.asarray(n, dtype=float)
+    if effect is None or not np.isfinite(effect) or not np.all(np.isfinite(s)):
+        return np.nan
+    effect = abs(effect)
+    if test == WELCH:
+        chi = np.random.default_rng(0).chisquare(max(n - 1, 1), (draws, len(c)))
+        parts = c**2 * s**2 * chi / (n - 1) / n
+        var = parts.sum(-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df = np.where(var > 0, var**2 / (parts**2 / (n - 1)).sum(-1), np.inf)
+        se_true = np.sqrt((c**2 * s**2).sum() / n)
+        if se_true == 0:
+            return 1.0
+        crit = stats.t.ppf(1 - alpha, df) * np.sqrt(var)
+        return float(stats.norm.cdf((effect - crit) / se_true).mean())
     if test == PAIRED:
-        return s[0] / np.sqrt(n), n - 1
-    if test == POOLED:
-        return np.sqrt((s**2).mean() * (c**2).sum() / n), len(c) * (n - 1)
-    parts = (c**2 * s**2).sum()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df = np.where(parts > 0, parts**2 / ((c**4 * s**4).sum() / (n - 1)), np.inf)
-    return np.sqrt(parts / n), df
-
-
-def power(effect, test, coefficients, stds, n, alpha: float = (1 - LEVEL) / 2):
-    """P(the one-sided level-``alpha`` t test rejects in the effect's direction) at a true
-    contrast ``effect``: 1 - F_nct(t_{1-alpha, df}; df, |effect| / se); NaN if unknown."""
-    if effect is None or not np.isfinite(effect):
-        return np.nan
-    se, df = design(test, coefficients, stds, n)
-    if not np.all(np.isfinite(se)) or np.any(se <= 0):
-        return np.nan
-    return stats.nct.sf(stats.t.ppf(1 - alpha, df), df, abs(effect) / se)
+        se, df = s[0] / np.sqrt(n), n - 1
+    else:
+        se, df = np.sqrt((s**2).mean() * (c**2).sum() / n), len(c) * (n - 1)
+    if se == 0:
+        return 1.0
+    return float(stats.nct.sf(stats.t.ppf(1 - alpha, df), df, effect / se))
 
 
 def seeds_needed(effect, test, coefficients, stds, alpha: float = (1 - LEVEL) / 2,
                  target: float = POWER, most: int | None = None):
-    """The smallest seeds per setting (>= 2) at which :func:`power` reaches ``target``;
-    ``most`` + 1 means "more than most" (config seeds_most); None where power is unknown."""
+    """The smallest seeds per setting (>= 2) at which :func:`power` reaches ``target``
+    (bisection: power rises with n); ``most`` + 1 means "more than most" (config
+    seeds_most); None where power is unknown."""
     most = int(constant("seeds_most")) if most is None else most
     if not np.isfinite(power(effect, test, coefficients, stds, 2, alpha)):
         return None
-    grid = np.arange(2, most + 1)
-    reached = np.nonzero(power(effect, test, coefficients, stds, grid, alpha) >= target)[0]
-    return int(grid[reached[0]]) if len(reached) else most + 1
+    if power(effect, test, coefficients, stds, most, alpha) < target:
+        return most + 1
+    low, high = 1, most  # power(high) >= target; n = 1 has no interval
+    while high - low > 1:
+        mid = (low + high) // 2
+        reached = power(effect, test, coefficients, stds, mid, alpha) >= target
+        low, high = (low, mid) if reached else (mid, high)
+    return high
