@@ -43,6 +43,14 @@ def paper_registry():
     return registry()
 
 
+def verdict_constants():
+    """The constants that decide verdicts (config/verdicts.yaml), by content: a param of the
+    claims rules, as :func:`paper_registry`."""
+    from noise_injection.claims.constants import constants
+
+    return constants()
+
+
 def seeds(section):
     """The seeds of a config section: 0 .. n_seeds - 1."""
     return list(range(config[section]["n_seeds"]))

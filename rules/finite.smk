@@ -187,6 +187,7 @@ rule finite_claims:
     params:
         cfg=config["finite"],
         numbers=paper_registry(),
+        constants=verdict_constants(),
     script:
         "../scripts/finite/claims.py"
 

@@ -83,6 +83,7 @@ rule aggregate_network:
     output:
         curves="results/networks/{experiment}/curves.csv",
         summary="results/networks/{experiment}/summary.csv",
+        finals="results/networks/{experiment}/finals.csv",
     log:
         "logs/networks/aggregate_{experiment}.log",
     wildcard_constraints:
@@ -126,7 +127,7 @@ for _figure, _spec in FIGURES.items():
 
 rule network_claims:
     input:
-        summaries=[f"results/networks/{e}/summary.csv" for e in EXPERIMENTS],
+        finals=[f"results/networks/{e}/finals.csv" for e in EXPERIMENTS],
     output:
         "results/networks/claims.csv",
     log:
@@ -136,6 +137,7 @@ rule network_claims:
         "../envs/analysis.yaml"
     params:
         numbers=paper_registry(),
+        constants=verdict_constants(),
     script:
         "../scripts/networks/claims.py"
 

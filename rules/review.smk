@@ -98,10 +98,30 @@ rule deviations_page:
         "../scripts/review/deviations.py"
 
 
+rule verdict_rules_page:
+    output:
+        report(
+            "results/review/verdict_rules.html",
+            caption="../report/verdict_rules.rst",
+            category="4. Claims: paper vs measured",
+        ),
+    log:
+        "logs/review/verdict_rules.log",
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        # by content (config/verdicts.yaml): an edit reruns the page, another clone does not
+        constants=verdict_constants(),
+    script:
+        "../scripts/review/verdict_rules.py"
+
+
 rule review:
     input:
         "results/claims.csv",
         "results/review/deviations.html",
+        "results/review/verdict_rules.html",
         "results/claims.html",
         "results/review/timings.csv",
         "results/review/review.html",

@@ -221,6 +221,7 @@ rule variance_claims:
         width_sweep=config["variance"]["width_sweep"],
         scale=config["scale"],
         numbers=paper_registry(),
+        constants=verdict_constants(),
     script:
         "../scripts/variance/claims.py"
 

@@ -60,7 +60,8 @@ def test_dynamics_claim_verdicts():
     assert dynamics_claim(gd_only, "fig2_small", True, "q")["verdict"] == "opposite"
     row = dynamics_claim(only_layer, "fig2_large", False, "q")
     assert "all_effective_risk 0.15" in row["paper"]
-    assert row["paper_source"] == "Fig. 2, width 300; read off the figure"
+    assert row["paper_source"] == ("Fig. 2, width 300 (Sec. 3-4 (main text, wide networks); "
+                                   "final (about 3e5)); read off the figure")
 
 
 @pytest.mark.parametrize("top_all, top_layer, expected", [

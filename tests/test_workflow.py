@@ -116,7 +116,8 @@ def test_smoke_report_and_review_notebook(smoke_run):
         names = archive.namelist()
     figures = {p.name for p in (smoke_run / "figures").glob("*.png")}
     assert len(figures) == 19
-    for name in figures | {"claims.html", "review.html", "timings.csv", "deviations.html"}:
+    for name in figures | {"claims.html", "review.html", "timings.csv", "deviations.html",
+                           "verdict_rules.html"}:
         assert any(n.endswith(name) for n in names), name
     executed = json.loads((smoke_run / "results" / "review" / "review.ipynb").read_text())
     outputs = [c for c in executed["cells"] if c["cell_type"] == "code" and c["outputs"]]
@@ -226,9 +227,11 @@ def test_smoke_claims_table_has_the_review_columns(smoke_run):
     assert set(table["verdict"]) <= set(VERDICTS)
     lines = table[table["level"] == "claim"]
     assert sorted(lines["claim"]) == sorted(
-        ["C1", "C2", "C3", "C4", "C5a", "C5b", "C5c", "C5d", "C6a", "C6b", "C6c"])
+        ["C1", "C2", "C3", "C4", "C5a", "C5b", "C5c", "C5d", "C5e", "C5f", "C5g", "C5h", "C6a",
+         "C6b", "C6c"])
     network = table[table["claim"].str.match(r"C[56]") & (table["level"] == "comparison")]
-    assert (network["n_ok"] != "").sum() + (network["verdict"] == "not run at this scale").sum() \
+    unresolved = network["verdict"].isin(["not run at this scale", "not applicable at this scale"])
+    assert ((network["n_ok"] != "") & (network["test"] != "")).sum() + unresolved.sum() \
         == len(network)
     assert (table[table["row"].str.contains("slope")]["beyond_paper"] == "beyond the paper").all()
 

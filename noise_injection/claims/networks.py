@@ -1,16 +1,13 @@
-"""Claims C5 and C6 of paper.md section 5: one row per comparison declared before the run.
+"""Claims C5 and C6 of docs/paper.md section 5: one row per comparison declared before the run.
 
-Input: per experiment, the summary table of :func:`noise_injection.networks.summary.summarize`
-(columns scheme, sigma, metric, mean, std, n, n_runs, n_diverged over the ok runs;
-accuracies in %). Each row is a contrast of seed means with a 95% Welch interval and the
-shared verdicts of :mod:`noise_injection.claims.verdicts`; the paper's values come from the
-registry (:mod:`noise_injection.claims.paper_numbers`). Sigma convention: layer-wise std;
-all-weights noise uses sigma/sqrt(M).
-
-Divergence is evidence (rule fixed here, before any result): a diverged run scores chance
-accuracy (:data:`CHANCE_ACCURACY`) in accuracy rows; it has no Hessian trace, so trace rows
-use the ok runs and show "diverged k/n", and a side left with fewer than 2 ok runs makes
-the trace row inconclusive. Every row shows n ok / n run per setting.
+Input: per experiment, the per-seed table of
+:func:`noise_injection.networks.summary.seed_finals` (scheme, sigma, seed, metric, status,
+value; accuracies in %). Each row is a contrast of seed values with the test, divergence rule
+and power of :mod:`noise_injection.claims.seedrows`; each claim line is a universal over its
+rows (:func:`noise_injection.claims.verdicts.universal_verdict`), judged on the settings run
+at this scale. The paper's values come from the registry
+(:mod:`noise_injection.claims.paper_numbers`), each row citing its own entries. Sigma
+convention: layer-wise std; all-weights noise uses sigma/sqrt(M).
 """
 
 from __future__ import annotations
@@ -21,309 +18,276 @@ import numpy as np
 import pandas as pd
 
 from noise_injection.claims import paper_numbers as paper
+from noise_injection.claims import seedrows
+from noise_injection.claims.constants import constant
 from noise_injection.claims.table import CLAIM_COLUMNS, claim_row
 from noise_injection.claims.verdicts import (
-    INCONCLUSIVE,
-    NOT_RUN,
-    OPPOSITE,
-    REPRODUCED,
-    all_rows_verdict,
-    contrast,
-    family_verdict,
-    interval_verdict,
-    noninferiority,
-    one_sided_p,
-    seeds_needed,
-    with_diverged,
-)
+    NOT_APPLICABLE, NOT_RUN, scope_text, universal_verdict)
 
-#: Experiments of claim C5 (MLPs on FashionMNIST, CNNs on CIFAR-10) and its width pairs.
-C5_EXPERIMENTS = ("mlp3_narrow", "mlp3_wide", "mlp5_narrow", "mlp5_wide", "toy_cnn", "fcnn")
+MLPS = {"mlp3_narrow": "fig7", "mlp3_wide": "fig8", "mlp5_narrow": "fig4_narrow",
+        "mlp5_wide": "fig4_wide"}
+CNNS = {"toy_cnn": "fig11", "fcnn": "fig12"}
+#: Registry entry of each C5 experiment's final accuracies and of its Hessian-trace panel.
+ACC_KEY = {**{k: f"{v}_test_acc" for k, v in MLPS.items()},
+           **{k: f"{v}_test_acc" for k, v in CNNS.items()}}
+TRACE_KEY = {"mlp3_narrow": "fig7_hessian_trace", "mlp3_wide": "fig8_hessian_trace",
+             "mlp5_narrow": "fig9_hessian_trace", "mlp5_wide": "fig4_wide_hessian_trace",
+             "toy_cnn": "fig11_hessian_trace", "fcnn": "fig12_hessian_trace"}
+#: The sigma each experiment is plotted at in the paper (layer-wise std), and the sweep.
+PAPER_SIGMA = {"mlp3_narrow": 0.05, "mlp3_wide": 0.1, "mlp5_narrow": 0.05, "mlp5_wide": 0.05,
+               "toy_cnn": 0.05, "fcnn": 0.05}
+SIGMA_SWEEP, RESNET, PAPER_RESNET_DATA = "mlp3_wide", "resnet18", "cifar10"
 WIDTH_PAIRS = (("mlp3_narrow", "mlp3_wide"), ("mlp5_narrow", "mlp5_wide"))
-SIGMA_SWEEP = "mlp3_wide"
-RESNET = "resnet18"
-ACCURACY, TRACE = "test_acc", "hessian_trace"
-#: Test accuracy (%) a diverged run scores: chance level of the 10 classes of every data set.
-CHANCE_ACCURACY = 100.0 / 10
-INTERVAL = "95% Welch t interval of the difference of seed means"
-HOLM = ("claim line: Holm over the rows' two-sided p-values at family-wise 5%: reproduced if "
-        "it confirms the paper's direction in at least one row and the opposite in none, "
-        "opposite if the reverse, else inconclusive")
-
-
-class Missing(LookupError):
-    """A setting the row needs was not run at this scale."""
-
-
-@dataclass(frozen=True)
-class Group:
-    """Seed statistics of one setting for one metric, after the divergence rule."""
-
-    mean: float
-    std: float
-    n: int
-    n_ok: int
-    n_run: int
-
-    def counts(self, label: str) -> str:
-        return f"{label} {self.n_ok}/{self.n_run}"
-
-
-def group(summary: pd.DataFrame, scheme: str, sigma: float, metric: str) -> Group:
-    """One setting's statistics; :class:`Missing` if it was not run."""
-    rows = summary[(summary["scheme"] == scheme) & (summary["metric"] == metric)
-                   & ((summary["sigma"] - sigma).abs() < 1e-12)]
-    if rows.empty:
-        raise Missing(f"{scheme} sigma={sigma:g} {metric}")
-    row = rows.iloc[0]
-    n_run, n_div = int(row["n_runs"]), int(row["n_diverged"])
-    n_ok = n_run - n_div
-    if metric == ACCURACY:
-        mean, std, n = with_diverged(row["mean"], row["std"], n_ok, n_div, CHANCE_ACCURACY)
-    else:
-        mean, std, n = row["mean"], row["std"], n_ok
-    return Group(float(mean), float(std), int(n), n_ok, n_run)
+ACC, PEAK, TRACE = "test_acc", "test_acc_peak", "hessian_trace"
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """A declared comparison: sum of coef * setting over ``terms`` (experiment, scheme,
-    sigma, label, coef), the paper's direction (+1 / -1) and its effect (None if not given)."""
+    """A declared contrast: sum of coef * setting over ``terms`` (experiment, scheme, sigma,
+    label, coef, metric), the paper's direction (+1 / -1), its effect (None if not given),
+    the registry keys it cites; ``margin`` makes it a no-loss row."""
 
     claim: str
     row: str
     statement: str
-    metric: str
     terms: tuple
     direction: int
     paper_effect: float | None
     paper_text: str
-    paper_source: str
-    margin: float | None = None  # set: a "no loss" (non-inferiority) row
-    missing: str | None = None  # set: why this scale cannot make the comparison
+    keys: tuple
+    margin: float | None = None
+    not_applicable: str | None = None
 
 
-def _setting_text(comp: Comparison) -> str:
-    parts = [f"{'+' if c > 0 else '-'} {label}" for _, _, _, label, c in comp.terms]
-    return f"{comp.metric}: " + " ".join(parts).lstrip("+ ")
+def _term(exp, scheme, sigma, coef, metric=ACC, label=None):
+    return (exp, scheme, sigma, label or f"{exp} {scheme}" + (f" s={sigma:g}" if sigma else ""),
+            coef, metric)
 
 
-def _notes(comp: Comparison, groups: list[Group], se: float, verdict: str) -> list[str]:
-    """What a reader needs beside the interval: seed stds, divergence, and for an
-    inconclusive row the seeds per setting that would resolve the paper's effect (or, for a
-    "no loss" row, the margin) with 80% power."""
-    coefs, stds = [c for *_, c in comp.terms], [g.std for g in groups]
-    notes = [f"seed std {', '.join(f'{s:.3g}' for s in stds)}"]
-    if any(g.n_ok < g.n_run for g in groups):
-        notes.append("diverged " + ", ".join(f"{g.n_run - g.n_ok}/{g.n_run}" for g in groups)
-                     + (f" (scored {CHANCE_ACCURACY:g}%)" if comp.metric == ACCURACY
-                        else " (no trace: ok runs only)"))
-    if not np.isfinite(se):
-        notes.append("no interval: a setting has fewer than 2 seeds")
-    if verdict == INCONCLUSIVE and comp.margin is None:
-        need = seeds_needed(comp.paper_effect, coefs, stds)
-        notes.append("no paper effect size to resolve" if need is None else
-                     f"seeds per setting to resolve the paper's {comp.paper_effect:+.3g} "
-                     f"with 80% power: {need}")
-    elif verdict == INCONCLUSIVE:
-        need = seeds_needed(comp.margin, coefs, stds, level=0.9)
-        notes.append(f"seeds per setting to show no loss beyond the margin at a true "
-                     f"difference of 0 with 80% power: {need}")
-    return notes
+def _num(x, unit="points"):
+    return "no number given" if x is None else f"{x:+.3g} {unit}".rstrip()
 
 
-def judge(comp: Comparison, summaries: dict, scale: str) -> tuple[dict, float, float]:
-    """The row of one comparison and its one-sided p-values (paper's direction, opposite)."""
-    base = dict(setting=_setting_text(comp), paper=comp.paper_text,
-                paper_source=comp.paper_source, scale=scale)
-    criterion = (f"{INTERVAL}: reproduced if it excludes 0 in the paper's direction "
-                 f"({'+' if comp.direction > 0 else '-'}), opposite if the other way")
+def judge(comp: Comparison, finals: dict, n_seeds: int, scale: str) -> tuple[dict, float]:
+    """The row of one comparison and its one-sided p-value against the paper."""
+    test_text = {"paired": "paired t on per-seed contrasts", "Welch": "Welch t (unpaired)",
+                 "pooled": "pooled (Student) t over finished runs"}
+    setting = "; ".join(f"{'+' if t[4] > 0 else '-'}{abs(t[4]):g} {t[3]} {t[5]}"
+                        for t in comp.terms)
+    base = dict(setting=setting, paper=comp.paper_text, paper_source=paper.source(*comp.keys),
+                scale=scale)
+    criterion = (f"{constant('level'):.0%} t interval (test column) excludes 0 in the paper's "
+                 f"direction ({'+' if comp.direction > 0 else '-'}): reproduced; the other way: "
+                 "opposite; diverged runs withhold a reading they contradict")
     if comp.margin is not None:
-        criterion = (f"no loss: 90% Welch interval (TOST, one side) of ours - reference; "
-                     f"reproduced if its lower end > -{comp.margin:.2g} points (margin fixed "
-                     "from the paper's spread), opposite if its upper end < -margin")
+        criterion = (f"one-sided non-inferiority at margin {comp.margin:.3g} points: reproduced "
+                     f"if the lower end of the {1 - 2 * constant('noninferiority_alpha'):.0%} "
+                     "interval of ours - SGD > -margin, opposite if its upper end < -margin")
+    if comp.not_applicable:
+        return claim_row(comp.claim, comp.row, comp.statement, NOT_APPLICABLE, criterion,
+                         measured=comp.not_applicable, **base), np.nan
     try:
-        if comp.missing:
-            raise Missing(comp.missing)
-        groups = [group(summaries[e], s, sig, comp.metric) for e, s, sig, _, _ in comp.terms]
-    except (Missing, KeyError) as missing:
-        row = claim_row(comp.claim, comp.row, comp.statement, NOT_RUN, criterion,
-                        measured=f"missing setting: {missing}", **base)
-        return row, np.nan, np.nan
-    coefs = [c for *_, c in comp.terms]
-    est = contrast(coefs, [g.mean for g in groups], [g.std for g in groups],
-                   [g.n for g in groups])
-    if comp.margin is None:
-        low, high = est["low"], est["high"]
-        verdict = str(interval_verdict(low, high, comp.direction))
-        shift = 0.0
-    else:
-        tost = noninferiority(est["estimate"], est["se"], est["df"], comp.margin)
-        low, high, verdict = tost["low"], tost["high"], str(tost["verdict"])
-        shift = comp.margin
-    p_paper = float(one_sided_p(est["estimate"], est["se"], est["df"], comp.direction, shift))
-    p_opp = float(one_sided_p(est["estimate"], est["se"], est["df"], -comp.direction, shift))
-    notes = _notes(comp, groups, est["se"], verdict)
-    row = claim_row(comp.claim, comp.row, comp.statement, verdict, criterion,
-                    estimate=est["estimate"], ci_low=low, ci_high=high,
-                    n_ok="; ".join(g.counts(label) for g, (*_, label, _) in
-                                   zip(groups, comp.terms)),
-                    measured="; ".join(notes), **base)
-    return row, p_paper, p_opp
+        series = [seedrows.seed_values(finals[e], s, sig, m) for e, s, sig, _, _, m in comp.terms]
+    except (seedrows.Missing, KeyError) as missing:
+        return claim_row(comp.claim, comp.row, comp.statement, NOT_RUN, criterion,
+                         measured=f"missing setting: {missing}", **base), np.nan
+    coefs = [t[4] for t in comp.terms]
+    one_exp = len({t[0] for t in comp.terms}) == 1
+    test, est = seedrows.estimate(coefs, series, one_exp)
+    tilt = seedrows.divergence_tilt(coefs, [t[5] for t in comp.terms], series, comp.direction)
+    verdict, low, high, p_opp, note = seedrows.row_verdict(est, comp.direction, tilt, comp.margin)
+    pw, need = seedrows.planned_power(comp.paper_effect, coefs, series, one_exp, n_seeds,
+                                      comp.margin)
+    labels = [t[3] for t in comp.terms]
+    counts = dict(zip(labels, series))
+    row = claim_row(
+        comp.claim, comp.row, comp.statement, verdict, criterion,
+        estimate=est["estimate"], ci_low=low, ci_high=high, test=test_text[test],
+        n_ok="; ".join(f"{k} {s.notna().sum()}/{len(s)}" for k, s in counts.items()),
+        diverged="; ".join(f"{k} {s.isna().sum()}/{len(s)}" for k, s in counts.items()),
+        power="" if not np.isfinite(pw) else f"{pw:.0%} with {n_seeds} seeds; {need} for 80%",
+        verdict_text=seedrows.verdict_text(verdict, note, pw, need, n_seeds),
+        measured=f"seed std {', '.join(f'{s.std(ddof=1):.3g}' for s in series)}", **base)
+    return row, p_opp
 
 
-def _acc_gap(key: str, scheme: str, reference: str = "none"):
-    return paper.value(key, scheme) - paper.value(key, reference)
+def _gain(key, scheme, ref="none"):
+    return paper.value(key, scheme) - paper.value(key, ref)
 
 
-def _text(effect, unit: str = "points") -> str:
-    return "no number given" if effect is None else f"{effect:+.3g} {unit}".rstrip()
+def _sigmas(configs, name):
+    if name not in configs:
+        return [PAPER_SIGMA[name]]
+    exp = configs[name]
+    return exp["sigmas"]["layer"] if name == SIGMA_SWEEP else [exp["plot_sigma"]]
 
 
 def c5_comparisons(configs: dict) -> dict[str, list[Comparison]]:
-    """The declared comparisons of C5a-C5d, from the experiments' sigmas (every layer-wise
-    sigma of the sigma-sweep experiment, the plotted sigma elsewhere)."""
-    out = {"C5a": [], "C5b": [], "C5c": [], "C5d": []}
-    for name in C5_EXPERIMENTS:
-        exp = configs[name]
-        sigmas = exp["sigmas"]["layer"] if name == SIGMA_SWEEP else [exp["plot_sigma"]]
-        for sigma in sigmas:
-            terms = ((name, "layer", sigma, f"{name} layer s={sigma:g}", 1),
-                     (name, "none", 0.0, f"{name} none", -1))
-            if name == SIGMA_SWEEP:
-                key = "mlp3_wide_sigma_layer_gain"
-                gain = paper.value(key, at=sigma)
+    """C5a (accuracy) and C5b (trace) per experiment and sigma, C5c (all-weights trend over
+    sigma), C5d (all-weights loss grows with width at equal sigma), C5e-C5h (issue #22's rows:
+    toy-CNN decay, wide-MLP trace blow-up, FCNN trace damping, best method lowest trace)."""
+    out = {k: [] for k in ("C5a", "C5b", "C5c", "C5d", "C5e", "C5f", "C5g", "C5h")}
+    for name in ACC_KEY:
+        for sigma in _sigmas(configs, name):
+            terms = (_term(name, "layer", sigma, 1), _term(name, "none", 0.0, -1))
+            if name == SIGMA_SWEEP and abs(sigma - PAPER_SIGMA[name]) > 1e-12:
+                key, gain = "fig3_test_acc", (paper.value("fig3_test_acc", "layer_low")
+                                              - paper.value("fig3_test_acc", "none"))
+                text = f"layer - GD >= {gain:+.2g} points (Fig. 3 window, not final)"
             else:
-                key = f"{name}_test_acc"
-                gain = _acc_gap(key, "layer")
+                key = ACC_KEY[name]
+                gain = _gain(key, "layer")
+                text = f"layer - GD {_num(gain)}"
             out["C5a"].append(Comparison(
                 "C5a", f"{name} s={sigma:g}", "layer-wise noise improves final test accuracy "
-                "over plain (S)GD", ACCURACY, terms, +1, gain,
-                f"layer - GD {_text(gain)}", paper.source(key)))
-            trace = (paper.value("mlp5_wide_hessian_trace", "layer")
-                     - paper.value("mlp5_wide_hessian_trace", "none")
-                     if name == "mlp5_wide" else None)
+                "over plain (S)GD, in every setting", terms, +1, gain, text, (key,)))
+            tkey = TRACE_KEY[name]
+            tr = paper.value(tkey)
+            effect = None if tr is None else tr["layer"] - tr["none"]
+            trace_terms = tuple((*t[:5], TRACE) for t in terms)
             out["C5b"].append(Comparison(
-                "C5b", f"{name} s={sigma:g}", "layer-wise noise lowers the final Hessian "
-                "trace compared with plain (S)GD", TRACE, terms, -1, trace,
-                f"lower; layer - GD {_text(trace, '')}" if trace is not None else
-                "lower (Figs. 7-12; no number given)",
-                paper.source("mlp5_wide_hessian_trace")))
-    exp = configs[SIGMA_SWEEP]
-    low, high = min(exp["sigmas"]["all"]), max(exp["sigmas"]["all"])
-    key = "mlp3_wide_sigma_all_test_acc"
-    a, b = paper.value(key, at=low), paper.value(key, at=high)
-    drop = None if a is None or b is None else a - b
-    out["C5c"].append(Comparison(
-        "C5c", f"{SIGMA_SWEEP} s={low:g} vs {high:g}", "all-weights noise degrades as sigma "
-        "grows", ACCURACY,
-        ((SIGMA_SWEEP, "all", low, f"all s={low:g}", 1),
-         (SIGMA_SWEEP, "all", high, f"all s={high:g}", -1)), +1, drop,
-        f"all s={low:g} - all s={high:g}: {_text(drop)}", paper.source(key),
-        missing=None if low < high else f"one all-weights sigma only ({low:g})"))
+                "C5b", f"{name} s={sigma:g}", "layer-wise noise lowers the final Hessian trace "
+                "compared with plain (S)GD, in every setting", trace_terms, -1, effect,
+                f"lower; layer - GD {_num(effect, '')}", (tkey,)))
+            out["C5h"].append(Comparison(
+                "C5h", f"{name} s={sigma:g}", "the best-performing method (layer-wise, by the "
+                "paper's accuracies) has the lowest Hessian trace: below all-weights noise",
+                (_term(name, "layer", sigma, 1, TRACE), _term(name, "all", sigma, -1, TRACE)),
+                -1, None, "layer-wise trace below all-weights (paper: lowest trace)",
+                (tkey, ACC_KEY[name])))
+    out["C5c"].append(_trend(configs))
     for narrow, wide in WIDTH_PAIRS:
-        terms = []
-        for name, sign in ((narrow, 1), (wide, -1)):
-            sigma = configs[name]["plot_sigma"]
-            terms += [(name, "all", sigma, f"{name} all s={sigma:g}", sign),
-                      (name, "none", 0.0, f"{name} none", -sign)]
-        gap = (_acc_gap(f"{narrow}_test_acc", "all") - _acc_gap(f"{wide}_test_acc", "all"))
+        sig = PAPER_SIGMA[narrow]  # equal sigma on both widths (mlp3_wide sweeps it)
+        terms = (_term(narrow, "all", sig, 1), _term(narrow, "none", 0.0, -1),
+                 _term(wide, "all", sig, -1), _term(wide, "none", 0.0, 1))
+        if narrow == "mlp3_narrow":
+            keys = ("fig7_test_acc", "fig3_all_test_acc", "fig3_test_acc")
+            gap = _gain("fig7_test_acc", "all") - (
+                paper.value("fig3_all_test_acc", at=sig) - paper.value("fig3_test_acc", "none"))
+            text = (f"(all - GD) narrow - wide at sigma {sig:g}: {_num(gap)} (narrow final, "
+                    "Fig. 7; wide in Fig. 3's window)")
+        else:
+            keys = (ACC_KEY[narrow], ACC_KEY[wide])
+            gap = _gain(ACC_KEY[narrow], "all") - _gain(ACC_KEY[wide], "all")
+            text = f"(all - GD) narrow - wide at sigma {sig:g}: {_num(gap)}"
         out["C5d"].append(Comparison(
-            "C5d", f"{narrow} vs {wide}", "all-weights noise degrades as the width grows",
-            ACCURACY, tuple(terms), +1, gap,
-            f"(all - GD) narrow - wide: {_text(gap)}",
-            paper.source(f"{wide}_test_acc")))
+            "C5d", f"{narrow} vs {wide} s={sig:g}", "all-weights noise costs more accuracy at "
+            "larger width (equal sigma), in every pair", terms, +1, gap, text, keys))
+    decay = paper.value("fig11_sgd_peak_test_acc") - paper.value("fig11_test_acc", "none")
+    s = PAPER_SIGMA["toy_cnn"]
+    out["C5e"].append(Comparison(
+        "C5e", f"toy_cnn s={s:g}", "SGD's test accuracy peaks then decays while the noisy "
+        "run stays: (peak - final) of SGD exceeds that of layer-wise noise",
+        (_term("toy_cnn", "none", 0.0, 1, PEAK, "SGD peak"),
+         _term("toy_cnn", "none", 0.0, -1, ACC, "SGD final"),
+         _term("toy_cnn", "layer", s, -1, PEAK, "layer peak"),
+         _term("toy_cnn", "layer", s, 1, ACC, "layer final")), +1, decay,
+        f"SGD peak - final {decay:+.2g} points; noisy runs stay", (
+            "fig11_sgd_peak_test_acc", "fig11_test_acc")))
+    blow = paper.value("fig4_wide_hessian_trace")
+    out["C5f"].append(Comparison(
+        "C5f", "mlp5_wide s=0.05", "all-weights noise blows up the wide MLP's Hessian trace",
+        (_term("mlp5_wide", "all", 0.05, 1, TRACE), _term("mlp5_wide", "none", 0.0, -1, TRACE)),
+        +1, blow["all"] - blow["none"], f"all - GD {blow['all'] - blow['none']:+.3g}",
+        ("fig4_wide_hessian_trace",)))
+    s = PAPER_SIGMA["fcnn"]
+    for scheme in ("layer", "all"):
+        out["C5g"].append(Comparison(
+            "C5g", f"fcnn {scheme} s={s:g}", "noise damps the FCNN's Hessian trace below SGD's",
+            (_term("fcnn", scheme, s, 1, TRACE), _term("fcnn", "none", 0.0, -1, TRACE)), -1,
+            None, f"{scheme} trace damped towards zero, below SGD", ("fig12_hessian_trace",)))
     return out
 
 
-def c6_comparisons(config: dict) -> dict[str, list[Comparison]]:
-    """C6a at the paper's best layer-wise sigma, C6b (no loss) at every layer-wise sigma up
-    to the paper's largest, C6c at the sigma where the paper's all-weights noise collapses."""
-    none = paper.value("resnet18_none_test_acc")
-    layer, allw = paper.entry("resnet18_layer_test_acc"), paper.entry("resnet18_all_test_acc")
+def _trend(configs) -> Comparison:
+    """C5c: least-squares slope of all-weights accuracy on log10 sigma over every sigma of the
+    sweep, c_i = (x_i - mean x) / sum (x - mean x)^2; the paper's slope from Fig. 3."""
+    sigmas = (configs[SIGMA_SWEEP]["sigmas"]["all"] if SIGMA_SWEEP in configs
+              else paper.entry("fig3_all_test_acc")["at"])
+    x = np.log10(sigmas)
+    c = (x - x.mean()) / ((x - x.mean()) ** 2).sum() if len(x) > 1 else np.zeros(1)
+    at = paper.entry("fig3_all_test_acc")["at"]
+    px = np.log10(at)
+    slope = float(np.polyfit(px, paper.value("fig3_all_test_acc"), 1)[0])
+    return Comparison(
+        "C5c", f"{SIGMA_SWEEP} all, sigmas {', '.join(f'{s:g}' for s in sigmas)}",
+        "all-weights noise degrades as sigma grows (trend over every sigma)",
+        tuple(_term(SIGMA_SWEEP, "all", s, float(ci)) for s, ci in zip(sigmas, c)), -1, slope,
+        f"slope {slope:+.2f} points per decade of sigma (Fig. 3 window; not monotone)",
+        ("fig3_all_test_acc",),
+        not_applicable=None if len(x) > 1 else "one all-weights sigma: no trend")
+
+
+def c6_comparisons(configs: dict) -> dict[str, list[Comparison]]:
+    """C6a at the paper's best layer-wise sigma; C6b (no loss, margin = a fraction of the
+    paper's best gain, config/verdicts.yaml) at every layer-wise sigma up to the paper's
+    largest, applicable on the paper's data set only; C6c at the collapse sigma."""
+    sgd = paper.value("fig6_sgd_test_acc")
+    layer, allw = paper.entry("fig6_layer_test_acc"), paper.entry("fig6_all_test_acc")
     best = layer["at"][int(np.argmax(layer["value"]))]
     collapse = allw["at"][int(np.argmin(allw["value"]))]
-    margin = max(layer["value"]) - min(layer["value"])
+    gain = max(layer["value"]) - sgd
+    margin = constant("noninferiority_fraction") * gain
+    keys = ("fig6_layer_test_acc", "fig6_sgd_test_acc")
+    resnet = configs.get(RESNET)
     out = {"C6a": [Comparison(
         "C6a", f"{RESNET} s={best:g}", "layer-wise noise improves ResNet-18 test accuracy "
-        "(about +0.3 points)", ACCURACY,
-        ((RESNET, "layer", best, f"layer s={best:g}", 1), (RESNET, "none", 0.0, "SGD", -1)),
-        +1, paper.value("resnet18_layer_test_acc", at=best) - none,
-        f"layer s={best:g} - SGD: {paper.value('resnet18_layer_test_acc', at=best) - none:+.2f}"
-        " points", paper.source("resnet18_layer_test_acc"))]}
-    out["C6b"] = []
-    for sigma in [s for s in config["sigmas"]["layer"] if s <= max(layer["at"])]:
-        value = paper.value("resnet18_layer_test_acc", at=sigma)
-        effect = None if value is None else value - none
+        "(about +0.3 points)", (_term(RESNET, "layer", best, 1), _term(RESNET, "none", 0, -1)),
+        +1, gain, f"layer s={best:g} - SGD: {gain:+.2f} points", keys)], "C6b": []}
+    sigmas = resnet["sigmas"]["layer"] if resnet else layer["at"]
+    wrong_data = (resnet is not None and resnet.get("dataset") != PAPER_RESNET_DATA)
+    for sigma in [s for s in sigmas if s <= max(layer["at"])]:
+        value = paper.value("fig6_layer_test_acc", at=sigma)
         out["C6b"].append(Comparison(
             "C6b", f"{RESNET} s={sigma:g}", "layer-wise noise loses no accuracy against SGD "
-            "for sigma up to about 1", ACCURACY,
-            ((RESNET, "layer", sigma, f"layer s={sigma:g}", 1),
-             (RESNET, "none", 0.0, "SGD", -1)), +1, effect,
-            f"layer - SGD {_text(effect)}; margin {margin:.2f} = spread of the paper's "
-            "layer-wise means", paper.source("resnet18_layer_test_acc"), margin=margin))
-    terms = ((RESNET, "all", collapse, f"all s={collapse:g}", 1),
-             (RESNET, "none", 0.0, "SGD", -1))
-    drop = paper.value("resnet18_all_test_acc", at=collapse) - none
-    rise = (paper.value("resnet18_hessian_trace", "all")
-            - paper.value("resnet18_hessian_trace", "none"))
+            "for sigma up to about 1, at every sigma",
+            (_term(RESNET, "layer", sigma, 1), _term(RESNET, "none", 0, -1)), +1,
+            None if value is None else value - sgd,
+            f"layer - SGD {_num(None if value is None else value - sgd)}; margin "
+            f"{margin:.3g} = {constant('noninferiority_fraction'):g} x the paper's best gain "
+            f"{gain:+.2f}", keys, margin=margin,
+            not_applicable=(f"the margin is in points of CIFAR-10 accuracy; this scale trains "
+                            f"on {resnet['dataset']}") if wrong_data else None))
+    drop = paper.value("fig6_all_test_acc", at=collapse) - sgd
+    trace = paper.value("fig6_hessian_trace")
+    terms = (_term(RESNET, "all", collapse, 1), _term(RESNET, "none", 0, -1))
     out["C6c"] = [
         Comparison("C6c", f"{RESNET} s={collapse:g} accuracy", "all-weights noise breaks at "
-                   "the paper's collapse sigma: accuracy falls below SGD", ACCURACY, terms, -1,
-                   drop, f"all - SGD {drop:+.2f} points", paper.source("resnet18_all_test_acc")),
-        Comparison("C6c", f"{RESNET} s={collapse:g} trace", "all-weights noise breaks: its "
-                   "Hessian trace rises above SGD's", TRACE, terms, +1, rise,
-                   f"all - SGD trace {rise:+.3g}", paper.source("resnet18_hessian_trace")),
+                   "the paper's collapse sigma: accuracy below SGD and trace above", terms, -1,
+                   drop, f"all - SGD {drop:+.2f} points", ("fig6_all_test_acc",
+                                                            "fig6_sgd_test_acc")),
+        Comparison("C6c", f"{RESNET} s={collapse:g} trace", "all-weights noise breaks at the "
+                   "paper's collapse sigma: accuracy below SGD and trace above",
+                   tuple((*t[:5], TRACE) for t in terms), +1, trace["all"] - trace["none"],
+                   f"all - SGD trace {trace['all'] - trace['none']:+.3g}",
+                   ("fig6_hessian_trace",)),
     ]
     return out
 
 
-def _claim_line(claim: str, rows: list[dict], verdict: str, rule: str, scale: str,
-                extra: str = "") -> dict:
-    counts = ", ".join(f"{v}: {sum(r['verdict'] == v for r in rows)}"
-                       for v in (REPRODUCED, OPPOSITE, INCONCLUSIVE, NOT_RUN)
-                       if any(r["verdict"] == v for r in rows))
-    return claim_row(claim, "claim", rows[0]["statement"], verdict, rule, level="claim",
-                     setting=f"{len(rows)} row(s)", measured=f"rows: {counts}{extra}",
-                     paper="; ".join(dict.fromkeys(r["paper_source"] for r in rows)),
-                     scale=scale)
+def claim_line(claim: str, rows: list[dict], p_opposite: list[float], scale: str) -> dict:
+    """The claim's line: the universal verdict over its rows, with its scope in words."""
+    verdicts = [r["verdict"] for r in rows]
+    verdict = universal_verdict(verdicts, p_opposite)
+    scope = scope_text(verdicts)
+    return claim_row(
+        claim, "claim", rows[0]["statement"], verdict,
+        "claim line: reproduced only if every setting run is (intersection-union); opposite "
+        f"if Holm over the rows' one-sided p-values against the paper rejects one at "
+        f"{constant('family_alpha'):g}; else inconclusive", level="claim",
+        setting=f"{len(rows)} declared setting(s)", verdict_text=f"{verdict} ({scope})",
+        measured=scope, paper_source=" | ".join(dict.fromkeys(r["paper_source"] for r in rows)),
+        scale=scale)
 
 
-def _family(claim, comps, summaries, scale, rule: str) -> list[dict]:
-    judged = [judge(c, summaries, scale) for c in comps]
-    rows = [r for r, _, _ in judged]
-    p_paper = [p for _, p, _ in judged]
-    p_opp = [p for _, _, p in judged]
-    if all(r["verdict"] == NOT_RUN for r in rows):
-        verdict, text, extra = NOT_RUN, "every setting missing", ""
-    elif rule == "holm":
-        verdict, confirmed, contradicted = family_verdict(p_paper, p_opp)
-        verdict, text = str(verdict), HOLM
-        extra = f"; Holm confirms {int(confirmed)}, contradicts {int(contradicted)}"
-    elif rule == "all":
-        verdict = all_rows_verdict([r["verdict"] for r in rows], p_opp)
-        text, extra = ("claim line: reproduced if every row is (intersection-union), opposite "
-                       "if Holm over the rows' one-sided p-values against the paper rejects "
-                       "one at 5%, else inconclusive"), ""
-    else:  # "primary": the first row decides, a contradicting supporting row withholds it
-        verdict = rows[0]["verdict"]
-        if verdict == REPRODUCED and any(r["verdict"] == OPPOSITE for r in rows[1:]):
-            verdict = INCONCLUSIVE
-        text, extra = ("claim line: the accuracy row's verdict; reproduced is withheld "
-                       "(inconclusive) if the trace row reads opposite"), ""
-    return [_claim_line(claim, rows, verdict, text, scale, extra), *rows]
-
-
-RULES = {"C5a": "holm", "C5b": "holm", "C5c": "holm", "C5d": "holm", "C6a": "holm",
-         "C6b": "all", "C6c": "primary"}
-
-
-def network_claims(summaries: dict[str, pd.DataFrame], configs: dict[str, dict],
-                   scale: str) -> pd.DataFrame:
-    """The claims table (columns :data:`CLAIM_COLUMNS`) of C5 and C6 at ``scale``: per claim
-    its claim-level line, then one row per declared comparison."""
-    families = {**c5_comparisons(configs), **c6_comparisons(configs[RESNET])}
-    rows = []
+def network_claims(finals: dict[str, pd.DataFrame], configs: dict[str, dict],
+                   scale: str, n_seeds: int) -> pd.DataFrame:
+    """The claims table (columns :data:`CLAIM_COLUMNS`) of C5 and C6 at ``scale``; ``finals``
+    and ``configs`` hold the experiments this scale runs (others: not run)."""
+    families = {**c5_comparisons(configs), **c6_comparisons(configs)}
+    out = []
     for claim, comps in families.items():
-        rows += _family(claim, comps, summaries, scale, RULES[claim])
-    return pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))
+        judged = [judge(c, finals, n_seeds, scale) for c in comps]
+        rows = [r for r, _ in judged]
+        out += [claim_line(claim, rows, [p for _, p in judged], scale), *rows]
+    return pd.DataFrame(out, columns=list(CLAIM_COLUMNS))

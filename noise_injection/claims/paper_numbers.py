@@ -1,7 +1,8 @@
 """The registry of the paper's numbers (config/paper_numbers.yaml): the one place where a
 number of the paper is written down. Claims, captions and the notebook read it from here.
 
-Each entry: claim, figure, panel, quantity, value (number, list matching ``at``, mapping or
+Each entry: claim, figure, panel, section (where in the paper), setting, iteration ("final",
+"window ...", "peak ..." or "none"), quantity, value (number, list matching ``at``, mapping or
 null), unit, source ("stated in the text" or "read off the figure") and an optional note.
 """
 
@@ -13,7 +14,8 @@ from pathlib import Path
 import yaml
 
 REGISTRY = Path(__file__).resolve().parents[2] / "config" / "paper_numbers.yaml"
-FIELDS = ("claim", "figure", "panel", "quantity", "value", "unit", "source")
+FIELDS = ("claim", "figure", "panel", "section", "setting", "iteration", "quantity", "value",
+          "unit", "source")
 SOURCES = ("stated in the text", "read off the figure")
 
 
@@ -58,8 +60,12 @@ def value(key: str, field: str | None = None, at: float | None = None):
     return out
 
 
-def source(key: str) -> str:
-    """Where a number comes from: 'Fig. 6, test accuracy vs sigma; read off the figure'."""
-    item = entry(key)
-    where = "no figure" if item["figure"] == "none" else f"Fig. {item['figure']}"
-    return f"{where}, {item['panel']}; {item['source']}"
+def source(*keys: str) -> str:
+    """Where numbers come from, one citation per key: 'Fig. 6, test accuracy vs sigma, SGD
+    (main text (experiments); final (150 epochs)); read off the figure'."""
+    def cite(key):
+        item = entry(key)
+        where = "no figure" if item["figure"] == "none" else f"Fig. {item['figure']}"
+        return (f"{where}, {item['panel']} ({item['section']}; {item['iteration']}); "
+                f"{item['source']}")
+    return " | ".join(cite(k) for k in keys)

@@ -18,31 +18,36 @@ from noise_injection.claims.verdicts import VERDICTS
 from noise_injection.workflow.htmltable import table_page
 
 CLAIM_COLUMNS = ("claim", "row", "level", "statement", "setting", "paper", "paper_source",
-                 "estimate", "ci_low", "ci_high", "n_ok", "verdict", "beyond_paper",
-                 "measured", "criterion", "scale")
+                 "estimate", "ci_low", "ci_high", "test", "n_ok", "diverged", "power",
+                 "verdict", "verdict_text", "beyond_paper", "measured", "criterion", "scale")
 LEVELS = ("comparison", "claim")
 VERDICT_COLORS = {
     "reproduced": "#d9f2d9",
     "opposite": "#f8d7da",
     "inconclusive": "#fff2cc",
     "not run at this scale": "#e9ecef",
+    "not applicable at this scale": "#e9ecef",
 }
 
 
 def claim_row(claim: str, row: str, statement: str, verdict: str, criterion: str, *,
               level: str = "comparison", setting: str = "", paper: str = "",
               paper_source: str = "", estimate: float = math.nan, ci_low: float = math.nan,
-              ci_high: float = math.nan, n_ok: str = "", beyond_paper: bool = False,
+              ci_high: float = math.nan, test: str = "", n_ok: str = "", diverged: str = "",
+              power: str = "", verdict_text: str = "", beyond_paper: bool = False,
               measured: str = "", scale: str = "") -> dict:
     """One row of the claims table (columns :data:`CLAIM_COLUMNS`). ``n_ok`` is 'ok/run'
-    per setting; ``beyond_paper`` marks rows that test this project's derivations."""
+    and ``diverged`` 'diverged/run' per setting; ``test`` names the interval's test;
+    ``power`` is the power at the paper's effect; ``verdict_text`` the verdict in words
+    (default: the verdict); ``beyond_paper`` marks rows that test this project's derivations."""
     if verdict not in VERDICTS or level not in LEVELS:
         raise ValueError(f"claim {claim} row {row}: verdict {verdict!r} / level {level!r}; "
                          f"allowed: {VERDICTS} / {LEVELS}")
     return {"claim": claim, "row": row, "level": level, "statement": statement,
             "setting": setting, "paper": paper, "paper_source": paper_source,
             "estimate": float(estimate), "ci_low": float(ci_low), "ci_high": float(ci_high),
-            "n_ok": n_ok, "verdict": verdict,
+            "test": test, "n_ok": n_ok, "diverged": diverged, "power": power,
+            "verdict": verdict, "verdict_text": verdict_text or verdict,
             "beyond_paper": "beyond the paper" if beyond_paper else "", "measured": measured,
             "criterion": criterion, "scale": scale}
 
@@ -68,7 +73,7 @@ def combine_claims(paths) -> pd.DataFrame:
 
 
 def interval_text(row) -> str:
-    """'+1.2 [+0.4, +2.0]' from a row's estimate and interval ('' where there is none)."""
+    """'+2.1 [+0.4, +3.8]' from a row's estimate and interval ('' where there is none)."""
     def num(x):
         return "" if x in ("", None) or pd.isna(float(x)) else f"{float(x):+.3g}"
     est, low, high = num(row["estimate"]), num(row["ci_low"]), num(row["ci_high"])

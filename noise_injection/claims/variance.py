@@ -1,4 +1,4 @@
-"""Claim C4 of paper.md section 5, measured: rows of results/variance/claims.csv with the
+"""Claim C4 of docs/paper.md section 5, measured: rows of results/variance/claims.csv with the
 paper's numbers (from the registry) beside ours and verdicts from the shared rules of
 :mod:`noise_injection.claims.verdicts` (deterministic checks against the paper's thresholds).
 
@@ -14,7 +14,9 @@ import numpy as np
 
 from noise_injection.claims import paper_numbers as paper
 from noise_injection.claims.table import claim_row
-from noise_injection.claims.verdicts import NOT_RUN, all_rows_verdict, checks_verdict
+from noise_injection.claims.constants import constant
+from noise_injection.claims.verdicts import (
+    NOT_RUN, checks_verdict, scope_text, universal_verdict)
 from noise_injection.variance.fits import fit_loglog
 from noise_injection.variance.onset import STALL_FACTOR, measured_onset
 
@@ -24,7 +26,7 @@ STATEMENT = ("all-weights noise makes the smoothed loss and gradient noise grow 
 #: A method "reaches the R_eff optimum" when its late R_eff is within this factor of it.
 OPTIMUM_FACTOR = STALL_FACTOR
 #: Records with iteration >= this fraction of the last one form the "late" average.
-LATE_FRACTION = 0.5
+LATE_FRACTION = constant("late_fraction")
 
 
 def late_values(dynamics: dict, key: str) -> dict[str, tuple[float, float]]:
@@ -191,9 +193,10 @@ def claims_table(heat: dict, sweep: dict, small: dict, large: dict, decades: flo
             dynamics_claim(large, "fig2_large", False, scale),
             stall_onset_claim(stalls, scale)]
     counted = [r["verdict"] for r in rows if not r["beyond_paper"]]
-    line = claim_row(CLAIM, "claim", STATEMENT, all_rows_verdict(counted),
+    line = claim_row(CLAIM, "claim", STATEMENT, universal_verdict(counted),
                      "claim line: reproduced if every row testing the paper's statements is "
                      "(rows beyond the paper not counted), opposite if one is, else "
                      "inconclusive", level="claim", setting=f"{len(rows)} row(s)",
+                     verdict_text=f"{universal_verdict(counted)} ({scope_text(counted)})",
                      paper="Figs. 1-2", measured=f"{len(counted)} counted row(s)", scale=scale)
     return [line, *rows]

@@ -1,20 +1,23 @@
-"""The shared verdict rules every stage's claim rows go through.
+"""The shared verdict rules every stage's claim rows and claim lines go through.
 
-A claim row compares two or more settings declared before any result (a contrast of their
-seed means, coefficients ``c_i``). Its estimate is sum_i c_i mean_i with the Welch
-(Satterthwaite) standard error sqrt(sum_i c_i^2 s_i^2 / n_i), s_i the seed std (ddof=1), and
-a two-sided 95% Welch t interval. Verdict words (:data:`VERDICTS`):
+A claim row compares settings declared before any result: a contrast sum_i c_i x_i of seed
+values. Its two-sided ``LEVEL`` t interval comes from one of three tests, the row says which:
 
-- "reproduced": the interval excludes zero in the paper's direction;
-- "opposite": it excludes zero the other way;
-- "inconclusive": it covers zero (or no interval exists, e.g. one seed);
-- "not run at this scale": a setting the row needs was not run.
+- paired (:func:`paired`): the settings share each seed (initialization, subset, data order),
+  so the interval is on the per-seed contrasts d_s: mean(d) +- t_{n-1} sd(d)/sqrt(n);
+- Welch (:func:`welch`): unpaired settings, sd sqrt(sum c_i^2 s_i^2 / n_i), Satterthwaite df;
+- pooled (:func:`pooled`): Student's t with s_p^2 = sum (n_i-1) s_i^2 / sum (n_i-1), when a
+  diverged run breaks the pairs or leaves a setting with one finished run.
 
-"No loss" claims are non-inferiority tests (one side of TOST) against a margin fixed before
-the run: reproduced when the 90% interval's lower end lies above -margin, opposite when its
-upper end lies below -margin. A claim spanning a family of rows is judged by Holm's rule at
-family-wise level 5% (:func:`holm`). All functions take numpy arrays (vectorised over leading
-axes) so that the calibration tests can simulate thousands of tables through them.
+Verdicts (:data:`VERDICTS`): "reproduced" if the interval excludes 0 in the paper's direction,
+"opposite" if the other way, "inconclusive" if it covers 0 (or none exists), "not run at this
+scale" if a setting is missing, "not applicable at this scale" if the scale cannot resolve the
+comparison. A claim line states a universal over its settings (:func:`universal_verdict`):
+reproduced only if every setting run is (intersection-union), opposite if Holm over the rows'
+one-sided p-values against the paper rejects one at ``FAMILY_ALPHA``. Power (:func:`power`) is
+the noncentral-t probability that the row's test reads "reproduced" at a given true effect.
+Every function takes numpy arrays (vectorised over leading axes) so that the calibration tests
+simulate thousands of tables through them. Constants: config/verdicts.yaml.
 """
 
 from __future__ import annotations
@@ -22,46 +25,53 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-REPRODUCED, OPPOSITE, INCONCLUSIVE, NOT_RUN = (
-    "reproduced", "opposite", "inconclusive", "not run at this scale")
-VERDICTS = (REPRODUCED, OPPOSITE, INCONCLUSIVE, NOT_RUN)
-#: Two-sided level of a row's interval; Holm's family-wise level.
-LEVEL, FAMILY_ALPHA = 0.95, 0.05
-#: One-sided level of a non-inferiority test (TOST convention: a 90% two-sided interval).
-NONINFERIORITY_ALPHA = 0.05
-#: Power at which :func:`seeds_needed` asks the paper's effect to be resolved.
-POWER = 0.8
+from noise_injection.claims.constants import constant
+
+REPRODUCED, OPPOSITE, INCONCLUSIVE, NOT_RUN, NOT_APPLICABLE = (
+    "reproduced", "opposite", "inconclusive", "not run at this scale",
+    "not applicable at this scale")
+VERDICTS = (REPRODUCED, OPPOSITE, INCONCLUSIVE, NOT_RUN, NOT_APPLICABLE)
+LEVEL, FAMILY_ALPHA = constant("level"), constant("family_alpha")
+NONINFERIORITY_ALPHA, POWER = constant("noninferiority_alpha"), constant("power")
+PAIRED, WELCH, POOLED = "paired", "Welch", "pooled"
 
 
-def with_diverged(mean, std, n_ok, n_diverged, value):
-    """Seed mean, std (ddof=1) and count after adding ``n_diverged`` runs scored ``value``
-    (e.g. chance accuracy) to ``n_ok`` ok runs of the given mean and std. An ok std that is
-    undefined (n_ok < 2) counts as 0 within the ok runs."""
-    mean, std, n_ok, n_div = (np.asarray(a, dtype=float) for a in (mean, std, n_ok, n_diverged))
-    n = n_ok + n_div
-    ok_mean = np.where(n_ok > 0, mean, 0.0)
-    pooled = np.where(n > 0, (n_ok * ok_mean + n_div * value) / np.maximum(n, 1), np.nan)
-    ss = (np.where(n_ok > 1, (n_ok - 1) * np.nan_to_num(std) ** 2, 0.0)
-          + n_ok * (ok_mean - pooled) ** 2 + n_div * (value - pooled) ** 2)
-    var = np.where(n > 1, ss / np.maximum(n - 1, 1), np.nan)
-    return pooled, np.sqrt(var), n
+def _interval(estimate, se, df, level):
+    half = stats.t.ppf(0.5 + level / 2, df) * se
+    return {"estimate": estimate, "se": se, "df": df, "low": estimate - half,
+            "high": estimate + half}
 
 
-def contrast(coefficients, means, stds, ns, level: float = LEVEL) -> dict:
-    """sum_i c_i mean_i with its Welch standard error, Satterthwaite degrees of freedom and
-    two-sided ``level`` interval (last axis = settings). Where every variance is zero the
-    interval shrinks to the estimate; where a std is undefined (n < 2) everything is NaN."""
+def paired(differences, level: float = LEVEL) -> dict:
+    """t interval of the mean of per-seed contrasts (last axis = seeds), df = n - 1."""
+    d = np.asarray(differences, dtype=float)
+    n = d.shape[-1]
+    se = d.std(axis=-1, ddof=1) / np.sqrt(n) if n > 1 else np.full(d.shape[:-1], np.nan)
+    return _interval(d.mean(axis=-1), se, np.where(n > 1, n - 1.0, np.nan), level)
+
+
+def welch(coefficients, means, stds, ns, level: float = LEVEL) -> dict:
+    """sum_i c_i mean_i with the Welch standard error and Satterthwaite df (last axis =
+    settings); an all-zero spread shrinks the interval to the estimate, n < 2 gives NaN."""
     c, m, s, n = (np.asarray(a, dtype=float) for a in (coefficients, means, stds, ns))
-    estimate = (c * m).sum(axis=-1)
     parts = c**2 * s**2 / n
     var = parts.sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         df = var**2 / (parts**2 / (n - 1)).sum(axis=-1)
-    df = np.where(var > 0, df, np.inf)
-    se = np.sqrt(var)
-    half = stats.t.ppf(0.5 + level / 2, df) * se
-    return {"estimate": estimate, "se": se, "df": df, "low": estimate - half,
-            "high": estimate + half}
+    return _interval((c * m).sum(axis=-1), np.sqrt(var), np.where(var > 0, df, np.inf), level)
+
+
+def pooled(coefficients, means, stds, ns, level: float = LEVEL) -> dict:
+    """Student's t: s_p^2 = sum (n_i-1) s_i^2 / sum (n_i-1) over settings with n_i > 1,
+    se = s_p sqrt(sum c_i^2 / n_i), df = sum (n_i - 1); NaN when df = 0."""
+    c, m, s, n = (np.asarray(a, dtype=float) for a in (coefficients, means, stds, ns))
+    dof = np.maximum(n - 1, 0)
+    df = dof.sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sp2 = (dof * np.nan_to_num(s) ** 2).sum(axis=-1) / df
+    se = np.sqrt(sp2 * (c**2 / n).sum(axis=-1))
+    return _interval((c * m).sum(axis=-1), np.where(df > 0, se, np.nan),
+                     np.where(df > 0, df, np.nan), level)
 
 
 def interval_verdict(low, high, direction):
@@ -82,8 +92,8 @@ def one_sided_p(estimate, se, df, direction, shift=0.0):
 
 
 def noninferiority(estimate, se, df, margin, alpha: float = NONINFERIORITY_ALPHA):
-    """"No loss" (estimate = ours - reference): the (1 - 2 alpha) interval and its verdict:
-    reproduced if its lower end > -margin, opposite if its upper end < -margin."""
+    """One-sided non-inferiority of ours - reference at ``margin``: the (1 - 2 alpha)
+    interval; reproduced if its lower end > -margin, opposite if its upper end < -margin."""
     estimate, se = np.asarray(estimate, dtype=float), np.asarray(se, dtype=float)
     half = stats.t.ppf(1 - alpha, df) * se
     low, high = estimate - half, estimate + half
@@ -92,49 +102,52 @@ def noninferiority(estimate, se, df, margin, alpha: float = NONINFERIORITY_ALPHA
     return {"low": low, "high": high, "verdict": verdict}
 
 
-def holm(pvalues, alpha: float = FAMILY_ALPHA):
+def holm(pvalues, alpha: float = FAMILY_ALPHA, nan_counts: bool = True):
     """Holm's step-down rule over the last axis: which hypotheses are rejected at
-    family-wise error ``alpha``. NaN p-values are never rejected and count in the family."""
-    p = np.nan_to_num(np.asarray(pvalues, dtype=float), nan=1.0)
-    m = p.shape[-1]
+    family-wise error ``alpha``. NaN p-values are never rejected; they count in the family
+    size m unless ``nan_counts`` is False (a setting that did not run)."""
+    raw = np.asarray(pvalues, dtype=float)
+    p = np.nan_to_num(raw, nan=np.inf)
+    m = (np.full(p.shape[:-1], p.shape[-1]) if nan_counts
+         else (~np.isnan(raw)).sum(axis=-1))[..., None]
     order = np.argsort(p, axis=-1)
     ranked = np.take_along_axis(p, order, axis=-1)
-    passes = ranked <= alpha / (m - np.arange(m))
+    with np.errstate(divide="ignore"):  # ranks past m hold NaNs (inf), which never pass
+        passes = ranked <= alpha / (m - np.arange(p.shape[-1]))
     accepted = np.cumprod(passes, axis=-1).astype(bool)
     rejected = np.zeros_like(accepted)
     np.put_along_axis(rejected, order, accepted, axis=-1)
     return rejected
 
 
-def family_verdict(p_paper, p_opposite, alpha: float = FAMILY_ALPHA):
-    """A claim over a family of rows (last axis), one-sided p-values per row for the paper's
-    direction and against it. Holm over the two-sided p-values 2 min(p_paper, p_opposite):
-    reproduced if it confirms the paper's direction in at least one row and the opposite in
-    none; opposite if the reverse; inconclusive otherwise. Returns (verdict, confirmed,
-    contradicted), the last two counts of rows."""
-    p_paper, p_opposite = np.asarray(p_paper, float), np.asarray(p_opposite, float)
-    two_sided = np.minimum(1.0, 2 * np.minimum(p_paper, p_opposite))
-    rejected = holm(two_sided, alpha)
-    confirmed = (rejected & (p_paper <= p_opposite)).sum(axis=-1)
-    contradicted = (rejected & (p_paper > p_opposite)).sum(axis=-1)
-    verdict = np.where((confirmed > 0) & (contradicted == 0), REPRODUCED,
-                       np.where((contradicted > 0) & (confirmed == 0), OPPOSITE, INCONCLUSIVE))
-    return verdict, confirmed, contradicted
-
-
-def all_rows_verdict(verdicts, p_opposite=None, alpha: float = FAMILY_ALPHA) -> str:
-    """A claim that needs every row (intersection-union: no multiplicity correction): not run
-    if any row was not run, reproduced if all rows are; opposite if any row is (with one-sided
-    p-values against the paper, ``p_opposite``: if Holm rejects at least one at ``alpha``);
-    else inconclusive."""
-    verdicts = list(verdicts)
-    if NOT_RUN in verdicts:
-        return NOT_RUN
-    if all(v == REPRODUCED for v in verdicts):
-        return REPRODUCED
+def universal_verdict(verdicts, p_opposite=None, alpha: float = FAMILY_ALPHA):
+    """A universal statement over settings (last axis), judged on the settings run (rows
+    "not run" / "not applicable" left out): reproduced if every one is; opposite if Holm
+    over the one-sided p-values against the paper rejects one at ``alpha`` (without
+    p-values: if a row reads opposite); else inconclusive; not run if no setting ran."""
+    v = np.asarray(verdicts)
+    ran = (v != NOT_RUN) & (v != NOT_APPLICABLE)
+    every = np.all((v == REPRODUCED) | ~ran, axis=-1)
     if p_opposite is None:
-        return OPPOSITE if OPPOSITE in verdicts else INCONCLUSIVE
-    return OPPOSITE if holm(p_opposite, alpha).any() else INCONCLUSIVE
+        contradicted = np.any(v == OPPOSITE, axis=-1)
+    else:
+        contradicted = holm(np.where(ran, p_opposite, np.nan), alpha, nan_counts=False).any(-1)
+    any_ran = ran.any(axis=-1)
+    out = np.where(contradicted, OPPOSITE, np.where(every, REPRODUCED, INCONCLUSIVE))
+    none = NOT_APPLICABLE if np.all(v == NOT_APPLICABLE) else NOT_RUN
+    out = np.where(any_ran, out, none)
+    return out if out.ndim else str(out)
+
+
+def scope_text(verdicts) -> str:
+    """'reproduced in k of n settings run' (+ how many declared settings did not run)."""
+    verdicts = list(verdicts)
+    ran = [v for v in verdicts if v not in (NOT_RUN, NOT_APPLICABLE)]
+    text = f"reproduced in {ran.count(REPRODUCED)} of {len(ran)} settings run"
+    if len(ran) < len(verdicts):
+        text += (f"; {len(verdicts) - len(ran)} of {len(verdicts)} declared settings not run "
+                 "or not applicable at this scale")
+    return text
 
 
 def checks_verdict(checks, reversed_: bool) -> str:
@@ -146,27 +159,52 @@ def checks_verdict(checks, reversed_: bool) -> str:
     return OPPOSITE if reversed_ else INCONCLUSIVE
 
 
-def seeds_needed(effect, coefficients, stds, power: float = POWER, level: float = LEVEL,
-                 most: int = 10_000):
-    """Seeds per setting for which a contrast with the paper's ``effect`` and our seed stds
-    would exclude zero with probability ``power`` (t approximation, Welch df with equal n):
-    the smallest n >= 2 with (t_{level} + t_{power}) sqrt(sum c_i^2 s_i^2 / n) <= |effect|.
-    None where the effect or a std is unknown; ``most`` + 1 means 'more than most'."""
-    if effect is None or not np.isfinite(effect) or effect == 0:
-        return None
-    c2s2 = np.asarray(coefficients, float) ** 2 * np.asarray(stds, float) ** 2
-    if not np.all(np.isfinite(c2s2)):
-        return None
-    total, effect = c2s2.sum(), abs(effect)
+def power(effect, test, coefficients, stds, n, alpha: float = (1 - LEVEL) / 2,
+          draws: int = 20_000):
+    """P(the one-sided level-``alpha`` test rejects in the effect's direction) at a true
+    contrast ``effect`` with ``n`` seeds per setting; ``stds`` is [sd of the per-seed
+    contrast] for the paired test, the settings' seed stds otherwise. Paired and pooled:
+    1 - F_nct(t_{1-alpha, df}; df, |effect| / se). Welch (df estimated from the sample):
+    E[Phi((|effect| - t_{1-alpha, df^} se^) / se)] over the sample variances
+    s_i^2 ~ s_i^2 chi2_{n-1} / (n-1) (``draws`` fixed-seed draws; the mean is independent of
+    them). NaN where the effect or a spread is unknown."""
+    c, s = np.asarray(coefficients, float), np.asarray(stds, float)
+    if effect is None or not np.isfinite(effect) or not np.all(np.isfinite(s)):
+        return np.nan
+    effect = abs(effect)
+    if test == WELCH:
+        chi = np.random.default_rng(0).chisquare(max(n - 1, 1), (draws, len(c)))
+        parts = c**2 * s**2 * chi / (n - 1) / n
+        var = parts.sum(-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df = np.where(var > 0, var**2 / (parts**2 / (n - 1)).sum(-1), np.inf)
+        se_true = np.sqrt((c**2 * s**2).sum() / n)
+        if se_true == 0:
+            return 1.0
+        crit = stats.t.ppf(1 - alpha, df) * np.sqrt(var)
+        return float(stats.norm.cdf((effect - crit) / se_true).mean())
+    if test == PAIRED:
+        se, df = s[0] / np.sqrt(n), n - 1
+    else:
+        se, df = np.sqrt((s**2).mean() * (c**2).sum() / n), len(c) * (n - 1)
+    if se == 0:
+        return 1.0
+    return float(stats.nct.sf(stats.t.ppf(1 - alpha, df), df, effect / se))
 
-    def need(n: int) -> float:  # decreasing in n: bisection below
-        df = total**2 / ((c2s2**2).sum() / (n - 1)) if total > 0 else np.inf
-        return (stats.t.ppf(0.5 + level / 2, df) + stats.t.ppf(power, df)) * np.sqrt(total / n)
 
-    if need(most) > effect:
+def seeds_needed(effect, test, coefficients, stds, alpha: float = (1 - LEVEL) / 2,
+                 target: float = POWER, most: int | None = None):
+    """The smallest seeds per setting (>= 2) at which :func:`power` reaches ``target``
+    (bisection: power rises with n); ``most`` + 1 means "more than most" (config
+    seeds_most); None where power is unknown."""
+    most = int(constant("seeds_most")) if most is None else most
+    if not np.isfinite(power(effect, test, coefficients, stds, 2, alpha)):
+        return None
+    if power(effect, test, coefficients, stds, most, alpha) < target:
         return most + 1
-    low, high = 1, most  # need(high) <= effect; n = 1 has no interval
+    low, high = 1, most  # power(high) >= target; n = 1 has no interval
     while high - low > 1:
         mid = (low + high) // 2
-        low, high = (low, mid) if need(mid) <= effect else (mid, high)
+        reached = power(effect, test, coefficients, stds, mid, alpha) >= target
+        low, high = (low, mid) if reached else (mid, high)
     return high

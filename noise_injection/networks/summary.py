@@ -66,10 +66,27 @@ def summarize(runs_long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return curves, final
 
 
-#: Columns of the tables :func:`summarize` writes (curves.csv, summary.csv).
+def seed_finals(runs_long: pd.DataFrame) -> pd.DataFrame:
+    """Per run (scheme, sigma, seed) and metric: status, the value at the run's last
+    evaluation and, for test accuracy, its peak over evaluations (metric ``test_acc_peak``):
+    the per-seed table the claims pair across schemes. A diverged run keeps its status and its
+    last value before divergence."""
+    keys = ["scheme", "sigma", "seed", "metric"]
+    ordered = runs_long.sort_values("epoch")
+    last = ordered.groupby(keys).tail(1)
+    peak = (ordered[ordered["metric"] == "test_acc"].groupby(keys[:3])
+            .agg(status=("status", "last"), value=("value", "max")).reset_index()
+            .assign(metric="test_acc_peak"))
+    return (pd.concat([last[keys + ["status", "value"]], peak[keys + ["status", "value"]]])
+            .sort_values(keys).reset_index(drop=True))
+
+
+#: Columns of the tables :func:`summarize` writes (curves.csv, summary.csv) and of
+#: :func:`seed_finals` (finals.csv).
 CURVE_COLUMNS = ("scheme", "sigma", "metric", "epoch", "mean", "std", "sem", "n")
 SUMMARY_COLUMNS = ("scheme", "sigma", "metric", "n_runs", "n_diverged", "mean", "std", "sem",
                    "n")
+FINAL_COLUMNS = ("scheme", "sigma", "seed", "metric", "status", "value")
 
 
 def read_checked(path, columns, series, metrics) -> pd.DataFrame:

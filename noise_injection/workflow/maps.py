@@ -40,10 +40,13 @@ CLAIM_SOURCES = {
     **{claim: tuple(f"results/networks/{e}/*" for e in ("mlp3_narrow", "mlp3_wide",
                                                         "mlp5_narrow", "mlp5_wide",
                                                         "toy_cnn", "fcnn"))
-       for claim in ("C5a", "C5b")},
+       for claim in ("C5a", "C5b", "C5h")},
     "C5c": ("results/networks/mlp3_wide/*",),
     "C5d": tuple(f"results/networks/{e}/*" for e in ("mlp3_narrow", "mlp3_wide",
                                                      "mlp5_narrow", "mlp5_wide")),
+    "C5e": ("results/networks/toy_cnn/*",),
+    "C5f": ("results/networks/mlp5_wide/*",),
+    "C5g": ("results/networks/fcnn/*",),
     **{claim: ("results/networks/resnet18/*",) for claim in ("C6a", "C6b", "C6c")},
 }
 

@@ -29,7 +29,7 @@ import pandas as pd
 
 from noise_injection.claims import paper_numbers as paper
 from noise_injection.networks.experiments import configured, run_paths
-from noise_injection.networks.summary import read_runs, summarize
+from noise_injection.networks.summary import read_runs, seed_finals, summarize
 from noise_injection.workflow.config import load_config_file, validate_config
 from noise_injection.workflow.generated import sync_files
 from noise_injection.workflow.results import library_versions, write_json
@@ -111,14 +111,14 @@ def rebuild_network_tables(dest: Path = SHIPPED) -> dict[str, pd.DataFrame]:
     from noise_injection.claims.networks import network_claims
 
     config = cpu_config()
-    experiments = config["networks"]["experiments"]
-    tables, summaries = {}, {}
-    for name in configured(config["networks"]):
-        _, final = summarize(read_runs(*_runs(dest, name, config)))
-        tables[f"results/networks/{name}/summary.csv"] = final
-        summaries[name] = final
-    tables["results/networks/claims.csv"] = network_claims(summaries, experiments,
-                                                           config["scale"])
+    networks = config["networks"]
+    tables, finals = {}, {}
+    for name in configured(networks):
+        runs_long = read_runs(*_runs(dest, name, config))
+        tables[f"results/networks/{name}/summary.csv"] = summarize(runs_long)[1]
+        finals[name] = tables[f"results/networks/{name}/finals.csv"] = seed_finals(runs_long)
+    tables["results/networks/claims.csv"] = network_claims(
+        finals, networks["experiments"], config["scale"], networks["n_seeds"])
     return tables
 
 
