@@ -43,9 +43,9 @@ KEEP = ("results/**/*.json", "results/**/*.npz", "results/**/*.csv", "figures/*.
 README_MARKERS = ("<!-- cpu-results:start (generated from results-cpu/) -->",
                   "<!-- cpu-results:end -->")
 #: The quantities of App. Fig. 7 the README table shows: (metric, registry key, format).
-FIG7_ROWS = (("test_acc", "mlp3_narrow_test_acc", "{:.1f} %"),
-             ("train_loss", "mlp3_narrow_train_loss", "{:.2g}"),
-             ("hessian_trace", "mlp3_narrow_hessian_trace", "{:.3g}"))
+FIG7_ROWS = (("test_acc", "fig7_test_acc", "{:.1f} %"),
+             ("train_loss", "fig7_train_loss", "{:.2g}"),
+             ("hessian_trace", "fig7_hessian_trace", "{:.3g}"))
 SCHEME_NAMES = {"none": "plain GD", "layer": "layer-wise noise", "all": "all-weights noise"}
 
 
@@ -159,9 +159,9 @@ def readme_section(dest: Path = SHIPPED) -> str:
     for metric, key, fmt in FIG7_ROWS:
         for scheme in ("none", "layer", "all"):
             row = final[(final.scheme == scheme) & (final.metric == metric)].iloc[0]
-            number = paper.value(key, scheme)
-            cell = (fmt.format(number) if isinstance(number, (int, float))
-                    else str(number)) if number is not None else "-"
+            values = paper.entry(key)["value"]
+            cell = (fmt.format(values[scheme]) if values is not None else
+                    f"no number ({paper.entry(key)['quantity']})")
             lines.append(f"| {metric.replace('_', ' ')} | {SCHEME_NAMES[scheme]} | {cell} | "
                          f"{fmt.format(row['mean'])} +- {fmt.format(row['std'])} "
                          f"({int(row['n'])}/{int(row['n_runs'])}) |")
