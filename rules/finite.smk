@@ -1,4 +1,4 @@
-# Finite-dimensional models (paper.md section 2): PGD lands on the convex solution.
+# Finite-dimensional models (docs/paper.md section 2): PGD lands on the convex solution.
 # One batched job per model (all sigmas and seeds in one tensor computation): a job per
 # (model, sigma, seed) would spend more time starting Python than computing.
 

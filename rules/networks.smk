@@ -1,4 +1,4 @@
-# Stage 'networks': the network experiments of paper.md section 4 (Figs. 3-12) and claims
+# Stage 'networks': the network experiments of docs/paper.md section 4 (Figs. 3-12) and claims
 # C5-C6. One training job per (experiment, scheme, sigma, seed), tagged gpu=1 at the paper
 # scale so that profiles/slurm sends it to a GPU node; aggregation, figures and claims run
 # locally. Sigma = layer-wise std (all-weights noise: sigma/sqrt(M)).

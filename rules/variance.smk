@@ -1,4 +1,4 @@
-# Stage 'variance': variance explosion vs width (paper.md section 3, claim C4).
+# Stage 'variance': variance explosion vs width (docs/paper.md section 3, claim C4).
 # Fig. 1 heat maps, Fig. 2 linear-net dynamics, loss / gradient variance vs width.
 # Sigma is the theory's: all = std sigma on every weight, layer = one of the M layers at
 # random with std sqrt(M) sigma. The Fig. 2 runs are the longest jobs: they start first.

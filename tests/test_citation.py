@@ -1,5 +1,5 @@
 """LICENSE, CITATION.cff and the README's BibTeX say the same thing as pyproject.toml and the
-paper (paper.md: Orvieto, Raj, Kersting, Bach; AISTATS 2023, PMLR 206:7265-7287,
+paper (docs/paper.md: Orvieto, Raj, Kersting, Bach; AISTATS 2023, PMLR 206:7265-7287,
 arXiv 2206.04613)."""
 
 import re

@@ -1,4 +1,4 @@
-"""Claims C1-C3 of paper.md section 5: PGD's solution against the convex reference.
+"""Claims C1-C3 of docs/paper.md section 5: PGD's solution against the convex reference.
 
 The theorems say PGD targets the minimizer of a convex problem, so the rows test exactly that,
 per model, on the per-run comparison rows (one per sigma and seed, see
@@ -21,9 +21,9 @@ from noise_injection.claims.verdicts import INCONCLUSIVE, OPPOSITE, REPRODUCED, 
 CLAIMS = {
     "lasso": ("C1", "PGD on the Hadamard model solves the Lasso with alpha = 2 sigma^2 "
                     "(normalized columns)"),
-    "group_lasso": ("C2", "PGD on the grouped model solves the group Lasso of paper.md 2(b)"),
+    "group_lasso": ("C2", "PGD on the grouped model solves the group Lasso of docs/paper.md 2(b)"),
     "nuclear": ("C3", "PGD on the two-layer linear net solves the nuclear-norm problem of "
-                      "paper.md 2(c)"),
+                      "docs/paper.md 2(c)"),
 }
 STRUCTURE = {"lasso": "support", "group_lasso": "active groups", "nuclear": "rank"}
 #: The tested quantities: summary column, row name, config key of the tolerance.

@@ -1,4 +1,4 @@
-"""Claims C5 and C6 of paper.md section 5: one row per comparison declared before the run.
+"""Claims C5 and C6 of docs/paper.md section 5: one row per comparison declared before the run.
 
 Input: per experiment, the summary table of :func:`noise_injection.networks.summary.summarize`
 (columns scheme, sigma, metric, mean, std, n, n_runs, n_diverged over the ok runs;

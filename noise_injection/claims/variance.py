@@ -1,4 +1,4 @@
-"""Claim C4 of paper.md section 5, measured: rows of results/variance/claims.csv with the
+"""Claim C4 of docs/paper.md section 5, measured: rows of results/variance/claims.csv with the
 paper's numbers (from the registry) beside ours and verdicts from the shared rules of
 :mod:`noise_injection.claims.verdicts` (deterministic checks against the paper's thresholds).
 

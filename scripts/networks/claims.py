@@ -1,4 +1,4 @@
-"""Rule network_claims: claims C5 and C6 (paper.md section 5) from the experiments' final
+"""Rule network_claims: claims C5 and C6 (docs/paper.md section 5) from the experiments' final
 metrics: per claim a claim line and one row per declared comparison ->
 results/networks/claims.csv. Each summary must hold every configured setting (plain (S)GD
 included) and metric; a missing one stops the job naming the file."""
