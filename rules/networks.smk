@@ -101,7 +101,7 @@ for _figure, _spec in FIGURES.items():
             summary=[f"results/networks/{e}/summary.csv" for e in _spec.experiments],
         output:
             pdf=f"figures/{_figure}.pdf",
-            png=figure_report(_figure, "3. Networks (paper Sec. 4, Figs. 3-12)"),
+            png=figure_report(_figure, "networks"),
         log:
             f"logs/networks/{_figure}.log",
         localrule: True
