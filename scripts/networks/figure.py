@@ -51,7 +51,7 @@ def describe(name):
     size = (f"{exp['train_subset']} training images" if exp["train_subset"]
             else "all training images")
     opt = "full-batch GD" if not exp["batch_size"] else f"SGD, batch {exp['batch_size']}"
-    return f"{model}\n{DATASETS[exp['dataset']]}, {size}; {opt}"
+    return f"{model}\n{DATASETS[exp['dataset']]}, {size}\n{opt}"
 
 
 def diverged_note(name, scheme, sigma):
