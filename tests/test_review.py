@@ -86,7 +86,7 @@ def test_wall_time_behind_a_figure_sums_the_runs_its_inputs_stand_for(tmp_path):
     write_json(tmp_path / "c" / "pgd.json", make_record({}, 0, "ok", 7.0))
     write_json(tmp_path / "c" / "other.json", make_record({}, 0, "ok", 100.0))
     (tmp_path / "a" / "summary.csv").write_text("x\n")
-    (tmp_path / "c" / "pgd.npz").write_text("x\n")
+    (tmp_path / "c" / "pgd.npz").write_bytes(b"\x97 not text")
     inputs = [tmp_path / "a" / "summary.csv", tmp_path / "a" / "run0.json", tmp_path / "b" / "run.json",
               tmp_path / "c" / "pgd.npz"]
     runs, seconds = wall_time_behind(inputs)

@@ -31,11 +31,8 @@ def runs_behind(path: str | os.PathLike) -> list[Path]:
     record of the same name (``lasso_pgd.npz`` -> ``lasso_pgd.json``), else, for a table
     aggregated over a folder (``curves.csv``), every run record in that folder."""
     path = Path(path)
-    for candidate in (path, path.with_suffix(".json")):
-        found = [p for p, _ in _run_records([candidate])]
-        if found:
-            return found
-    return [p for p, _ in _run_records(sorted(path.parent.glob("*.json")))]
+    found = [p for p, _ in _run_records([path.with_suffix(".json")])]
+    return found or [p for p, _ in _run_records(sorted(path.parent.glob("*.json")))]
 
 
 def wall_time_behind(files) -> tuple[int, float]:
