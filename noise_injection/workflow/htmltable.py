@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import html
 
-STYLE = ("body{font-family:sans-serif;margin:1em;max-width:75em}table{border-collapse:collapse}"
+STYLE = ("body{font-family:sans-serif;margin:1em}div.doc{max-width:60em}"
+         "table{border-collapse:collapse}"
          "td,th{border:1px solid #999;padding:4px 8px;vertical-align:top;text-align:left}"
          "th{background:#eee}td.num{text-align:right;font-variant-numeric:tabular-nums}"
          "pre,code{background:#f6f6f6}")
@@ -35,4 +36,4 @@ def markdown_page(title: str, text: str) -> str:
     """A Markdown document (tables included) as a page."""
     import mistune
 
-    return page(title, mistune.create_markdown(plugins=["table"])(text))
+    return page(title, f"<div class=doc>{mistune.create_markdown(plugins=['table'])(text)}</div>")
