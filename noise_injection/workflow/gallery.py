@@ -29,7 +29,8 @@ import pandas as pd
 
 from noise_injection.workflow.dag import Workflow, read_workflow
 from noise_injection.workflow.generated import sync_files
-from noise_injection.workflow.maps import caption_title, claims_of, figure_names, named_target, upstream_files
+from noise_injection.workflow.maps import (caption_title, claims_of, figure_names, named_target,
+                                           paper_figure, upstream_files)
 from noise_injection.workflow.timings import run_timings, wall_time_behind
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,7 +70,8 @@ def record_run(clone: Path, wall_s: float, cpu_s: float) -> dict:
     return {"wall_s": round(wall_s, 1), "cpu_s": round(cpu_s, 1), "cores": CORES,
             "jobs": len(workflow.jobs), "revision": revision, "date": date.today().isoformat(),
             "figures": figures,
-            "stages": {s: {"runs": int(g["runs"].sum()), "seconds": round(float(g["wall_time_s"].sum()), 1)}
+            "stages": {s: {"runs": int(g["runs"].sum()),
+                           "seconds": round(float(g["wall_time_s"].sum()), 1)}
                        for s, g in stages.groupby("stage")},
             "claims": claim_verdicts(clone / "results")}
 
@@ -106,6 +108,10 @@ def paper_shapes(readme: str) -> dict[str, tuple[int, float]]:
     return rows
 
 
+def runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
+
+
 def minutes(seconds: float) -> str:
     m, s = divmod(round(seconds), 60)
     return f"{m} min {s} s" if m else f"{s} s"
@@ -116,12 +122,11 @@ def paper_cost(workflow: Workflow, name: str, shapes: dict) -> str:
     scale; CPU for the others."""
     from noise_injection.networks.experiments import FIGURES
 
-    key = name
-    if key not in FIGURES:
+    if name not in FIGURES:
         return "CPU"
     networks = workflow.config["networks"]
     parts = []
-    for exp in FIGURES[key].experiments:
+    for exp in FIGURES[name].experiments:
         e = networks["experiments"][exp]
         runs, hours = shapes[exp]
         unit = "epochs" if e["batch_size"] else "iterations"
@@ -139,13 +144,16 @@ def gallery_table(quick: Workflow, paper: Workflow, record: dict, shapes: dict) 
     lines = ["| figure | what it shows (report caption) | target | quick: runs, summed wall "
              "time | paper scale: runs, length, cost (estimate) | verdict (quick) |",
              "| --- | --- | --- | --- | --- | --- |"]
-    for name in figure_names(quick):
+    def order(name):  # the paper's figures by number, then the others by name
+        return paper_figure(name) is None, paper_figure(name) or 0, name
+
+    for name in sorted(figure_names(quick), key=order):
         index = quick.producer(f"figures/{name}.pdf")
         claims = claims_of(upstream_files(quick, index))
         fig = record["figures"][name]
         target = named_target(quick, name) or f"figures/{name}.pdf"
         lines.append(f"| ![]({GALLERY}/{name}.png) | {caption_title(quick.root, name)} | "
-                     f"`{target}` | {fig['runs']} runs, {minutes(fig['seconds'])} | "
+                     f"`{target}` | {runs(fig['runs'])}, {minutes(fig['seconds'])} | "
                      f"{paper_cost(paper, name, shapes)} | "
                      f"{verdict_text(claims, record['claims'])} |")
     return "\n".join(lines)
@@ -157,7 +165,7 @@ def fragments(root: Path, readme: str, record: dict) -> dict[str, str]:
     shapes = paper_shapes(readme)
     gpu_hours = sum(hours for _, hours in shapes.values())
     training = sum(job.rule.name == "train_network" for job in paper.jobs)
-    stages = ", ".join(f"`{s}` {minutes(v['seconds'])} ({v['runs']} runs)"
+    stages = ", ".join(f"`{s}` {minutes(v['seconds'])} ({runs(v['runs'])})"
                        for s, v in record["stages"].items())
     return {
         "default-run": (f"**{minutes(record['wall_s'])} on {record['cores']} CPU cores** "
@@ -190,7 +198,7 @@ def render(root: Path = ROOT) -> dict[Path, str]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", action="store_true",
-                        help="time a default run from a fresh clone of HEAD and refresh the gallery")
+                        help="time a default run from a fresh clone of HEAD, refresh the gallery")
     parser.add_argument("--check", action="store_true",
                         help="fail (exit 1) when the README's generated fragments are stale")
     args = parser.parse_args(argv)

@@ -6,8 +6,8 @@ by the geometric std (the band never reaches zero), or on a labelled symlog axis
 std when a seed's value is <= 0. Fig. 6 (sigma sweep): final test accuracy and Hessian trace vs
 sigma, mean +- s.e.m., plain SGD as a horizontal line with its band. Runs that diverged are
 counted in the legend, and so is a test-accuracy curve whose last two evaluations differ by
-more than their seed spread (the larger std): "not converged". The tables are checked first: a series the figure draws that is missing
-stops the job naming the file.
+more than their seed spread (the larger std): "not converged". The tables are checked first: a
+series the figure draws that is missing stops the job naming the file.
 """
 
 import matplotlib.pyplot as plt
