@@ -151,7 +151,7 @@ def sweep_figure():
         ax.set(xlabel="$\\sigma$ (layer-wise std; all weights: $\\sigma/\\sqrt{M}$)",
                ylabel="final " + METRIC_LABELS[metric])
     axes[0, 0].set_title(describe(name), fontsize=9)
-    axes[0, 0].legend(fontsize=7)
+    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))  # off the points
     return fig
 
 
@@ -159,6 +159,7 @@ use_style()
 fig = sweep_figure() if spec.kind == "sigma_sweep" else curve_figure()
 spread = ("mean ± s.e.m." if spec.kind == "sigma_sweep"
           else "mean ± 1 std; on log axes ×/÷ geometric std")
-fig.suptitle(f"Fig. {spec.number}, {snakemake.config['scale']} scale, "
-             f"{snakemake.config['networks']['n_seeds']} seeds\n{spread}", fontsize=10)
+n_seeds = snakemake.config["networks"]["n_seeds"]
+fig.suptitle(f"Fig. {spec.number}, {snakemake.config['scale']} scale, {n_seeds} "
+             f"seed{'s' if n_seeds > 1 else ''}\n{spread}", fontsize=10)
 save_figure(fig, snakemake.output.pdf, snakemake.output.png)
