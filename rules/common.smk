@@ -23,8 +23,8 @@ PAGES_SUBCATEGORY = "Tables and pages"
 
 def figure_report(name, stage):
     """A figure's PNG registered for the Snakemake report in its stage's category, with caption
-    report/<name>.rst and labels giving the number and wall time of the runs it was drawn
-    from."""
+    report/<name>.rst and labels giving the number and wall time of the runs behind its
+    inputs."""
     return report(
         f"figures/{name}.png",
         caption=f"../report/{name}.rst",
