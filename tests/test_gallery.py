@@ -11,23 +11,29 @@ import pytest
 from noise_injection.workflow import gallery
 
 ROOT = Path(__file__).resolve().parents[1]
-RECORD = json.loads((ROOT / gallery.RECORD).read_text())
+RECORD = (json.loads((ROOT / gallery.RECORD).read_text())
+          if (ROOT / gallery.RECORD).is_file() else None)
+measured = pytest.mark.skipif(RECORD is None, reason="no measured default run for this "
+                              "revision (python -m noise_injection.workflow.gallery --run)")
 
 
 def test_readme_fragments_are_current():
     assert gallery.main(["--check"]) == 0
 
 
+@measured
 def test_gallery_holds_the_figures_of_the_recorded_run():
     pngs = {p.stem for p in (ROOT / gallery.GALLERY).glob("*.png")}
     assert pngs == set(RECORD["figures"]) and len(pngs) == 19
 
 
+@measured
 def test_recorded_default_run_is_within_the_budget_the_readme_states():
     """Under 5 minutes on 2 cores, from a fresh clone, the install excluded."""
     assert RECORD["cores"] == 2 and RECORD["wall_s"] < 300
 
 
+@measured
 def test_readme_verdicts_are_those_of_the_default_results_in_the_checkout():
     claims = ROOT / "results" / "claims.csv"
     if not claims.is_file() or ",quick" not in claims.read_text():

@@ -134,13 +134,16 @@ def paper_cost(workflow: Workflow, name: str, shapes: dict) -> str:
     return "; ".join(parts)
 
 
+NOT_MEASURED = f"a time not yet measured for this revision (`{COMMAND} --run` measures it)"
+
+
 def verdict_text(claims: list[str], verdicts: dict) -> str:
     texts = [f"{c} {verdicts[c]['verdict']} ({verdicts[c]['reproduced']} of {verdicts[c]['rows']} "
              f"rows reproduced)" for c in claims if c in verdicts]
     return "; ".join(texts) or "(feeds no claim)"
 
 
-def gallery_table(quick: Workflow, paper: Workflow, record: dict, shapes: dict) -> str:
+def gallery_table(quick: Workflow, paper: Workflow, record: dict | None, shapes: dict) -> str:
     lines = ["| figure | what it shows (report caption) | target | quick: runs, summed wall "
              "time | paper scale: runs, length, cost (estimate) | verdict (quick) |",
              "| --- | --- | --- | --- | --- | --- |"]
@@ -150,30 +153,42 @@ def gallery_table(quick: Workflow, paper: Workflow, record: dict, shapes: dict) 
     for name in sorted(figure_names(quick), key=order):
         index = quick.producer(f"figures/{name}.pdf")
         claims = claims_of(upstream_files(quick, index))
-        fig = record["figures"][name]
         target = named_target(quick, name) or f"figures/{name}.pdf"
+        measured, verdicts = "not measured", "not measured"
+        if record:
+            fig = record["figures"][name]
+            measured = f"{runs(fig['runs'])}, {minutes(fig['seconds'])}"
+            verdicts = verdict_text(claims, record["claims"])
         lines.append(f"| ![]({GALLERY}/{name}.png) | {caption_title(quick.root, name)} | "
-                     f"`{target}` | {runs(fig['runs'])}, {minutes(fig['seconds'])} | "
-                     f"{paper_cost(paper, name, shapes)} | "
-                     f"{verdict_text(claims, record['claims'])} |")
+                     f"`{target}` | {measured} | {paper_cost(paper, name, shapes)} | "
+                     f"{verdicts} |")
     return "\n".join(lines)
 
 
-def fragments(root: Path, readme: str, record: dict) -> dict[str, str]:
-    """The text of each generated README fragment, by name."""
+def fragments(root: Path, readme: str, record: dict | None) -> dict[str, str]:
+    """The text of each generated README fragment, by name (``record``: the measured default
+    run, None where this revision has none)."""
     quick, paper = read_workflow(root, QUICK), read_workflow(root, PAPER)
     shapes = paper_shapes(readme)
     gpu_hours = sum(hours for _, hours in shapes.values())
     training = sum(job.rule.name == "train_network" for job in paper.jobs)
-    stages = ", ".join(f"`{s}` {minutes(v['seconds'])} ({runs(v['runs'])})"
-                       for s, v in record["stages"].items())
+    measured = {"default-run": NOT_MEASURED,
+                "stage-times": f"The stages' run times: {NOT_MEASURED}."}
+    if record:
+        stages = ", ".join(f"`{s}` {minutes(v['seconds'])} ({runs(v['runs'])})"
+                           for s, v in record["stages"].items())
+        measured = {
+            "default-run": (f"**{minutes(record['wall_s'])} on {record['cores']} CPU cores** "
+                            f"({record['cpu_s']:.0f} s of CPU time, user + system; "
+                            f"{record['jobs']} jobs; from a fresh clone of revision "
+                            f"{record['revision']} on {record['date']}, the install excluded, "
+                            f"measured by `{COMMAND} --run`)"),
+            "stage-times": (f"Summed wall time of the runs of each stage in that run (from "
+                            f"their result JSONs; Python start-up and scheduling come on "
+                            f"top): {stages}."),
+        }
     return {
-        "default-run": (f"**{minutes(record['wall_s'])} on {record['cores']} CPU cores** "
-                        f"({record['cpu_s']:.0f} s of CPU time, user + system; {record['jobs']} "
-                        f"jobs; from a fresh clone of revision {record['revision']} on "
-                        f"{record['date']}, the install excluded, measured by `{COMMAND} --run`)"),
-        "stage-times": (f"Summed wall time of the runs of each stage in that run (from their "
-                        f"result JSONs; Python start-up and scheduling come on top): {stages}."),
+        **measured,
         "gallery": gallery_table(quick, paper, record, shapes),
         "paper-jobs": (f"{len(paper.jobs)} jobs (a dry run's count), {training} of them GPU "
                        f"training runs, about {gpu_hours:.0f} GPU-hours by the estimates of "
@@ -186,7 +201,7 @@ def render(root: Path = ROOT) -> dict[Path, str]:
     """README.md with every generated fragment filled in from the record."""
     path = root / "README.md"
     readme = path.read_text()
-    record = json.loads((root / RECORD).read_text())
+    record = json.loads((root / RECORD).read_text()) if (root / RECORD).is_file() else None
     for name, text in fragments(root, readme, record).items():
         pattern = rf"(<!-- generated:{name} -->)(.*?)(<!-- /generated:{name} -->)"
         if not re.search(pattern, readme, flags=re.S):
