@@ -189,7 +189,7 @@ def fragments(root: Path, readme: str, record: dict | None) -> dict[str, str]:
         }
     return {
         **measured,
-        "gallery": gallery_table(quick, paper, record, shapes),
+        "gallery": f"\n{gallery_table(quick, paper, record, shapes)}\n",  # a table starts a line
         "paper-jobs": (f"{len(paper.jobs)} jobs (a dry run's count), {training} of them GPU "
                        f"training runs, about {gpu_hours:.0f} GPU-hours by the estimates of "
                        f"the paper-shapes table"),
