@@ -74,7 +74,7 @@ def paper_registry():
 
 def paper_text():
     """docs/paper.md, by content: a param of the paper page (a path would rerun it in every
-    other clone, and an input outside the working directory is not found with --directory)."""
+    other clone; an input is not found from another working directory)."""
     with open(os.path.join(workflow.basedir, "docs", "paper.md")) as fh:
         return fh.read()
 
