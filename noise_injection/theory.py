@@ -1,4 +1,4 @@
-"""Closed forms of section 3 of paper.md: the smoothed loss of linear and ReLU networks under
+"""Closed forms of section 3 of docs/paper.md: the smoothed loss of linear and ReLU networks under
 noise on all weights and under layer-wise noise.
 
 Networks here have no biases: layer j is a matrix ``W_j`` of shape (d_j, d_{j-1}), the
@@ -84,7 +84,7 @@ def _layerwise_penalty(weights: Sequence[np.ndarray], states: list[np.ndarray]) 
 
 def linear_smoothed_risk(W1: np.ndarray, W2: np.ndarray, X: np.ndarray, Y: np.ndarray,
                          sigma: float, scheme: str) -> float:
-    """Exact smoothed loss of the one-hidden-layer linear net W2 W1 X^T (paper.md section 3).
+    """Exact smoothed loss of the one-hidden-layer linear net W2 W1 X^T (docs/paper.md section 3).
 
     ``"all"`` (std sigma on every weight): R_eff + sigma^4 d1 d2 ||X||_F^2 / (2n);
     ``"layer"`` (one of the two layers at random, std sqrt(2) sigma): exactly R_eff, with

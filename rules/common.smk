@@ -1,4 +1,5 @@
 # Helper functions shared by the rules (no rules here).
+import re
 
 
 def figure_files(name):
@@ -6,27 +7,55 @@ def figure_files(name):
     return [f"figures/{name}.pdf", f"figures/{name}.png"]
 
 
-def figure_report(name, category, subcategory=None):
-    """A figure's PNG registered for the Snakemake report, with caption report/<name>.rst and
-    labels giving the number and wall time of the runs it was drawn from."""
+# The report's categories, one per stage in the order of the DAG (the report sorts them by
+# name, so the numbers order them); figures and the other items are separate subcategories.
+REPORT_CATEGORIES = {
+    "paper": "0. The paper and this reproduction's choices",
+    "injector": "1. Noise injector",
+    "finite": "2. Finite-dimensional models (paper Sec. 2)",
+    "variance": "3. Variance explosion (paper Sec. 3, Figs. 1-2)",
+    "networks": "4. Networks (paper Sec. 4, Figs. 3-12)",
+    "review": "5. Claims: paper vs measured",
+}
+FIGURES_SUBCATEGORY = "Figures (paper figures by number first)"
+PAGES_SUBCATEGORY = "Tables and pages"
+
+
+def figure_report(name, stage):
+    """A figure's PNG registered for the Snakemake report in its stage's category, with caption
+    report/<name>.rst and labels giving the number and wall time of the runs behind its
+    inputs."""
     return report(
         f"figures/{name}.png",
         caption=f"../report/{name}.rst",
-        category=category,
-        subcategory=subcategory,
+        category=REPORT_CATEGORIES[stage],
+        subcategory=FIGURES_SUBCATEGORY,
         labels=figure_labels(name),
     )
 
 
+def page_report(path, caption, stage):
+    """A table or page registered for the Snakemake report in its stage's category."""
+    return report(
+        path,
+        caption=f"../report/{caption}.rst",
+        category=REPORT_CATEGORIES[stage],
+        subcategory=PAGES_SUBCATEGORY,
+    )
+
+
 def figure_labels(name):
-    """Report labels, evaluated when the report is made (never a rerun trigger)."""
+    """Report labels, evaluated when the report is made (never a rerun trigger). The report
+    sorts a subcategory's entries by the first label as text, so a paper figure's number is
+    written with two digits (Fig. 03 before Fig. 10)."""
 
     def labels(wildcards, input):
         from noise_injection.workflow.timings import wall_time_behind
 
         runs, seconds = wall_time_behind(input)
+        number = re.match(r"fig(\d+)_", name)
         return {
-            "figure": name,
+            "figure": f"Fig. {int(number.group(1)):02d} ({name})" if number else name,
             "runs": runs,
             "wall time of the runs (s)": round(seconds, 1),
         }
@@ -49,6 +78,13 @@ def verdict_constants():
     from noise_injection.claims.constants import constants
 
     return constants()
+
+
+def paper_text():
+    """docs/paper.md, by content: a param of the paper page (a path would rerun it in every
+    other clone; an input is not found from another working directory)."""
+    with open(os.path.join(workflow.basedir, "docs", "paper.md")) as fh:
+        return fh.read()
 
 
 def seeds(section):

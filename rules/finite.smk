@@ -1,4 +1,4 @@
-# Finite-dimensional models (paper.md section 2): PGD lands on the convex solution.
+# Finite-dimensional models (docs/paper.md section 2): PGD lands on the convex solution.
 # One batched job per model (all sigmas and seeds in one tensor computation): a job per
 # (model, sigma, seed) would spend more time starting Python than computing.
 
@@ -109,7 +109,7 @@ rule finite_figure_lasso:
         reference="results/finite/lasso_reference.npz",
     output:
         pdf="figures/lasso_path.pdf",
-        png=figure_report("lasso_path", "1. Finite-dimensional models (paper Sec. 2)"),
+        png=figure_report("lasso_path", "finite"),
     log:
         "logs/finite/figure_lasso_path.log",
     localrule: True
@@ -126,9 +126,7 @@ rule finite_figure_group:
         reference="results/finite/group_lasso_reference.npz",
     output:
         pdf="figures/group_lasso_path.pdf",
-        png=figure_report(
-            "group_lasso_path", "1. Finite-dimensional models (paper Sec. 2)"
-        ),
+        png=figure_report("group_lasso_path", "finite"),
     log:
         "logs/finite/figure_group_lasso_path.log",
     localrule: True
@@ -145,7 +143,7 @@ rule finite_figure_nuclear:
         reference="results/finite/nuclear_reference.npz",
     output:
         pdf="figures/nuclear_norm.pdf",
-        png=figure_report("nuclear_norm", "1. Finite-dimensional models (paper Sec. 2)"),
+        png=figure_report("nuclear_norm", "finite"),
     log:
         "logs/finite/figure_nuclear_norm.log",
     localrule: True
@@ -162,9 +160,7 @@ rule finite_figure_smoothing:
         "results/finite/smoothing.csv",
     output:
         pdf="figures/smoothing_exactness.pdf",
-        png=figure_report(
-            "smoothing_exactness", "1. Finite-dimensional models (paper Sec. 2)"
-        ),
+        png=figure_report("smoothing_exactness", "finite"),
     log:
         "logs/finite/figure_smoothing_exactness.log",
     localrule: True

@@ -19,7 +19,7 @@ rule injector_figure:
         "results/injector/check.json",
     output:
         pdf="figures/injector_check.pdf",
-        png=figure_report("injector_check", "0. Noise injector"),
+        png=figure_report("injector_check", "injector"),
     log:
         "logs/injector/figure.log",
     localrule: True

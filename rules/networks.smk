@@ -1,4 +1,4 @@
-# Stage 'networks': the network experiments of paper.md section 4 (Figs. 3-12) and claims
+# Stage 'networks': the network experiments of docs/paper.md section 4 (Figs. 3-12) and claims
 # C5-C6. One training job per (experiment, scheme, sigma, seed), tagged gpu=1 at the paper
 # scale so that profiles/slurm sends it to a GPU node; aggregation, figures and claims run
 # locally. Sigma = layer-wise std (all-weights noise: sigma/sqrt(M)).
@@ -105,7 +105,7 @@ for _figure, _spec in FIGURES.items():
             summary=[f"results/networks/{e}/summary.csv" for e in _spec.experiments],
         output:
             pdf=f"figures/{_figure}.pdf",
-            png=figure_report(_figure, "3. Networks (paper Sec. 4, Figs. 3-12)"),
+            png=figure_report(_figure, "networks"),
         log:
             f"logs/networks/{_figure}.log",
         localrule: True

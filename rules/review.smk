@@ -12,11 +12,7 @@ rule claims_table:
         CLAIM_FILES,
     output:
         csv="results/claims.csv",
-        html=report(
-            "results/claims.html",
-            caption="../report/claims.rst",
-            category="4. Claims: paper vs measured",
-        ),
+        html=page_report("results/claims.html", "claims", "review"),
     log:
         "logs/review/claims.log",
     localrule: True
@@ -30,11 +26,7 @@ rule run_timings:
     input:
         [getattr(rules, stage).input for stage in STAGES_ON if stage != "review"],
     output:
-        report(
-            "results/review/timings.csv",
-            caption="../report/timings.rst",
-            category="4. Claims: paper vs measured",
-        ),
+        page_report("results/review/timings.csv", "timings", "review"),
     log:
         "logs/review/timings.log",
     localrule: True
@@ -64,11 +56,7 @@ rule review_html:
     input:
         "results/review/review.ipynb",
     output:
-        report(
-            "results/review/review.html",
-            caption="../report/review_notebook.rst",
-            category="4. Claims: paper vs measured",
-        ),
+        page_report("results/review/review.html", "review_notebook", "review"),
     log:
         "logs/review/review_html.log",
     localrule: True
@@ -81,11 +69,7 @@ rule review_html:
 
 rule deviations_page:
     output:
-        report(
-            "results/review/deviations.html",
-            caption="../report/deviations.rst",
-            category="0. Choices and deviations",
-        ),
+        page_report("results/review/deviations.html", "deviations", "paper"),
     log:
         "logs/review/deviations.log",
     localrule: True
@@ -100,11 +84,7 @@ rule deviations_page:
 
 rule verdict_rules_page:
     output:
-        report(
-            "results/review/verdict_rules.html",
-            caption="../report/verdict_rules.rst",
-            category="4. Claims: paper vs measured",
-        ),
+        page_report("results/review/verdict_rules.html", "verdict_rules", "review"),
     log:
         "logs/review/verdict_rules.log",
     localrule: True
@@ -117,8 +97,24 @@ rule verdict_rules_page:
         "../scripts/review/verdict_rules.py"
 
 
+rule paper_page:
+    output:
+        page_report("results/review/paper.html", "paper", "paper"),
+    log:
+        "logs/review/paper_page.log",
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        # by content (docs/paper.md): an edit reruns the page, another clone does not
+        text=lambda wildcards: paper_text(),
+    script:
+        "../scripts/review/paper_page.py"
+
+
 rule review:
     input:
+        "results/review/paper.html",
         "results/claims.csv",
         "results/review/deviations.html",
         "results/review/verdict_rules.html",

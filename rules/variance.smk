@@ -1,4 +1,4 @@
-# Stage 'variance': variance explosion vs width (paper.md section 3, claim C4).
+# Stage 'variance': variance explosion vs width (docs/paper.md section 3, claim C4).
 # Fig. 1 heat maps, Fig. 2 linear-net dynamics, loss / gradient variance vs width.
 # Sigma is the theory's: all = std sigma on every weight, layer = one of the M layers at
 # random with std sqrt(M) sigma. The Fig. 2 runs are the longest jobs: they start first.
@@ -121,9 +121,7 @@ rule variance_fig1:
         "results/variance/heatmap.json",
     output:
         pdf="figures/fig1_variance_heatmap.pdf",
-        png=figure_report(
-            "fig1_variance_heatmap", "2. Variance explosion (paper Sec. 3, Figs. 1-2)"
-        ),
+        png=figure_report("fig1_variance_heatmap", "variance"),
     log:
         "logs/variance/fig1.log",
     localrule: True
@@ -142,9 +140,7 @@ rule variance_fig2:
         calibration="results/variance/calibration.json",
     output:
         pdf="figures/fig2_linear_dynamics.pdf",
-        png=figure_report(
-            "fig2_linear_dynamics", "2. Variance explosion (paper Sec. 3, Figs. 1-2)"
-        ),
+        png=figure_report("fig2_linear_dynamics", "variance"),
     log:
         "logs/variance/fig2.log",
     localrule: True
@@ -164,9 +160,7 @@ rule variance_stall_figure:
         ),
     output:
         pdf="figures/stall_onset.pdf",
-        png=figure_report(
-            "stall_onset", "2. Variance explosion (paper Sec. 3, Figs. 1-2)"
-        ),
+        png=figure_report("stall_onset", "variance"),
     log:
         "logs/variance/stall_figure.log",
     localrule: True
@@ -184,9 +178,7 @@ rule variance_vs_width_figure:
         ),
     output:
         pdf="figures/variance_vs_width.pdf",
-        png=figure_report(
-            "variance_vs_width", "2. Variance explosion (paper Sec. 3, Figs. 1-2)"
-        ),
+        png=figure_report("variance_vs_width", "variance"),
     log:
         "logs/variance/vs_width.log",
     localrule: True

@@ -1,15 +1,22 @@
 """LICENSE, CITATION.cff and the README's BibTeX say the same thing as pyproject.toml and the
-paper (paper.md: Orvieto, Raj, Kersting, Bach; AISTATS 2023, PMLR 206:7265-7287,
-arXiv 2206.04613)."""
+paper (docs/paper.md: Orvieto, Raj, Kersting, Bach; AISTATS 2023, PMLR 206:7265-7287,
+arXiv 2206.04613, DOI 10.48550/arXiv.2206.04613). CITATION.cff is validated against the
+Citation File Format 1.2.0 schema, kept in tests/data (the schema cffconvert 2.0.0 ships;
+cffconvert itself needs jsonschema < 4, which the project's >= 4.18 excludes)."""
 
+import json
 import re
 import tomllib
 from pathlib import Path
 
+import jsonschema
+import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 AUTHORS = ["Orvieto", "Raj", "Kersting", "Bach"]
+DOI = "10.48550/arXiv.2206.04613"
+PMLR = "https://proceedings.mlr.press/v206/orvieto23a.html"
 
 
 def bibtex_entries() -> dict[str, dict[str, str]]:
@@ -39,6 +46,19 @@ def test_citation_cff_cites_the_paper_and_the_artifact():
     assert (paper["year"], paper["volume"], paper["start"], paper["end"]) == (2023, 206, 7265, 7287)
     assert "AISTATS 2023" in paper["collection-title"]
     assert paper["identifiers"][0]["value"] == "arXiv:2206.04613"
+    assert paper["doi"] == DOI and cff["date-released"]
+    cited = cff["references"][0]
+    assert (cited["doi"], cited["volume"], cited["start"], cited["end"]) == (DOI, 206, 7265, 7287)
+    assert cited["url"] == PMLR and PMLR in [i["value"] for i in paper["identifiers"]]
+
+
+def test_citation_cff_is_valid_citation_file_format():
+    """The schema check cffconvert --validate makes (tested: an unknown key fails it)."""
+    schema = json.loads((ROOT / "tests/data/citation-file-format-1.2.0.schema.json").read_text())
+    cff = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    jsonschema.Draft7Validator(schema, format_checker=jsonschema.FormatChecker()).validate(cff)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft7Validator(schema).validate({**cff, "released": "2026"})
 
 
 def test_readme_bibtex_matches_citation_cff():
@@ -50,5 +70,6 @@ def test_readme_bibtex_matches_citation_cff():
     assert paper["title"] == cff["preferred-citation"]["title"]
     assert paper["eprint"] == cff["preferred-citation"]["identifiers"][0]["value"].split(":")[1]
     assert paper["pages"] == "7265--7287" and paper["volume"] == "206" and paper["year"] == "2023"
+    assert paper["doi"] == DOI and paper["url"] == PMLR
     assert artifact["version"] == cff["version"] and artifact["license"] == cff["license"]
     assert artifact["title"] == " ".join(cff["title"].split())

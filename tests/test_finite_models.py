@@ -1,6 +1,6 @@
 """The finite-dimensional models: closed-form gradients, exact smoothed risks (Monte Carlo,
 10^5 draws, small and large sigma) and the balanced factorizations that turn R_eff into the
-convex objectives of paper.md section 2."""
+convex objectives of docs/paper.md section 2."""
 
 import numpy as np
 import pytest

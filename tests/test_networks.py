@@ -132,6 +132,17 @@ def test_summary_is_mean_std_sem_of_ok_runs():
     assert at5["mean"] == pytest.approx(1.5) and at5["n"] == 3
 
 
+def test_summary_log_statistics_are_those_of_the_log_values():
+    """Geometric bands: mean and std (ddof=1) of log(values), by hand; NaN with a value <= 0."""
+    table = long_table({("layer", 0.1): [{"hessian_trace": 1.0}, {"hessian_trace": 100.0}],
+                        ("all", 0.1): [{"hessian_trace": -1.0}, {"hessian_trace": 1.0}]})
+    curves, final = summarize(table)
+    layer = final[final["scheme"] == "layer"].iloc[0]
+    assert layer["log_mean"] == pytest.approx(math.log(10.0))
+    assert layer["log_std"] == pytest.approx(math.log(100.0) / math.sqrt(2))
+    assert np.isnan(final[final["scheme"] == "all"].iloc[0]["log_mean"])
+
+
 def test_history_arrays_pad_missing_traces():
     arrays = history_arrays({"epoch": [0, 1], "lr": [0.1, 0.1], "train_loss": [1, 2],
                              "train_acc": [1, 2], "test_loss": [1, 2], "test_acc": [1, 2],

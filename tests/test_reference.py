@@ -1,5 +1,5 @@
 """The convex references: optimality conditions, agreement between independent solvers and
-the closed forms of paper.md section 2."""
+the closed forms of docs/paper.md section 2."""
 
 import numpy as np
 import pytest

@@ -38,6 +38,14 @@ def test_claims_are_combined_in_claim_order(tmp_path):
         table.iloc[0])
 
 
+def test_claims_page_shows_rounded_numbers_under_plain_headings(tmp_path):
+    write_claims(tmp_path / "a.csv", [{**row("C2", "inconclusive"),
+                                       "estimate": 0.016116537466845746}])
+    page = claims_html(combine_claims([tmp_path / "a.csv"]), "t")
+    assert "+0.0161 [+0.5, +2]" in page and "0.016116" not in page
+    assert "<th>ours: estimate [95 % interval]</th>" in page and "ci_low" not in page
+
+
 def test_a_row_with_an_unknown_verdict_or_level_is_refused():
     with pytest.raises(ValueError, match="partly"):
         row("C1", "partly")
@@ -69,12 +77,17 @@ def test_timings_sum_run_records_per_folder(tmp_path):
     assert table.loc["other", "wall_time_s"] == pytest.approx(0.25)
 
 
-def test_wall_time_behind_a_figure_sums_the_folders_of_its_inputs(tmp_path):
+def test_wall_time_behind_a_figure_sums_the_runs_its_inputs_stand_for(tmp_path):
+    """A run record, a file beside its record (x.npz -> x.json), or an aggregated table (the
+    whole folder); c/other.json is not behind any input and is left out."""
     write_json(tmp_path / "a" / "run0.json", make_record({}, 0, "ok", 2.0))
     write_json(tmp_path / "a" / "run1.json", make_record({}, 1, "ok", 3.0))
     write_json(tmp_path / "b" / "run.json", make_record({}, 0, "diverged", 0.5))
-    write_json(tmp_path / "c" / "run.json", make_record({}, 0, "ok", 100.0))
+    write_json(tmp_path / "c" / "pgd.json", make_record({}, 0, "ok", 7.0))
+    write_json(tmp_path / "c" / "other.json", make_record({}, 0, "ok", 100.0))
     (tmp_path / "a" / "summary.csv").write_text("x\n")
-    inputs = [tmp_path / "a" / "summary.csv", tmp_path / "a" / "run0.json", tmp_path / "b" / "run.json"]
+    (tmp_path / "c" / "pgd.npz").write_bytes(b"\x97 not text")
+    inputs = [tmp_path / "a" / "summary.csv", tmp_path / "a" / "run0.json", tmp_path / "b" / "run.json",
+              tmp_path / "c" / "pgd.npz"]
     runs, seconds = wall_time_behind(inputs)
-    assert runs == 3 and seconds == pytest.approx(5.5)
+    assert runs == 4 and seconds == pytest.approx(12.5)

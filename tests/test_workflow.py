@@ -127,6 +127,29 @@ def test_smoke_report_and_review_notebook(smoke_run):
         assert claim in claims
 
 
+@pytest.mark.slow
+def test_report_categories_follow_the_stages_and_the_page_renders(smoke_run):
+    """One category per stage with a distinct number, in the stages' order (the report sorts
+    them by name), and headless Chromium renders the main page (skipped without chromium)."""
+    from noise_injection.workflow.screenshot import chromium, screenshot
+
+    report = smoke_run / "report.html"
+    snakemake("--report", str(report), "--snakefile", str(ROOT / "Snakefile"), "--directory",
+              str(smoke_run), "--configfile", SMOKE)
+    text = report.read_text()
+    categories = re.findall(r'^    "\w+": "([0-9]+\. [^"]+)",$',
+                            (ROOT / "rules" / "common.smk").read_text(), flags=re.M)
+    numbers = [c.split(".")[0] for c in categories]
+    assert numbers == [str(i) for i in range(len(numbers))] and len(numbers) == 6
+    assert all(json.dumps(c)[1:-1] in text for c in categories)
+    numbers = re.findall(r'"figure": "Fig\. ([0-9]+) ', text)  # sorted as text by the report
+    assert len(set(numbers)) == 12 and sorted(numbers) == sorted(numbers, key=int)
+    if chromium() is None:
+        pytest.skip("no chromium on the PATH")
+    png = screenshot(report, smoke_run / "report.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+
+
 def checkout_copy(tmp_path):
     """The workflow's sources (no results, environments or git data) copied to ``tmp_path``,
     so that a test may touch and edit them."""

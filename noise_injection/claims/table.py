@@ -80,10 +80,23 @@ def interval_text(row) -> str:
     return f"{est} [{low}, {high}]" if low and high else est
 
 
+#: The claims page's columns: heading -> the table's column (or a function of a row).
+HTML_COLUMNS = {
+    "claim": "claim", "comparison": "row", "what is tested": "statement", "setting": "setting",
+    "paper's value": "paper", "where the paper's value comes from": "paper_source",
+    "ours: estimate [95 % interval]": interval_text, "runs ok / run": "n_ok",
+    "verdict": "verdict", "beyond the paper": "beyond_paper", "measured": "measured",
+    "criterion": "criterion",
+}
+
+
 def claims_html(table: pd.DataFrame, title: str) -> str:
-    """A standalone HTML page of the claims table, one colour per verdict, claim-level
-    lines in bold."""
+    """A standalone HTML page of the claims table: plain column headings, estimates and
+    intervals to 3 significant digits, one colour per verdict, claim-level lines in bold."""
     weight = {"claim": "bold"}
     styles = [f"background:{VERDICT_COLORS[v]};font-weight:{weight.get(level, 'normal')}"
               for v, level in zip(table["verdict"], table["level"])]
-    return table_page(title, table.columns, table.itertuples(index=False), styles)
+    rows = [[c(row) if callable(c) else row[c] for c in HTML_COLUMNS.values()]
+            for _, row in table.iterrows()]
+    return table_page(title, list(HTML_COLUMNS), rows, styles,
+                      numeric=("ours: estimate [95 % interval]", "runs ok / run"))

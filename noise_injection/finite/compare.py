@@ -1,4 +1,4 @@
-"""PGD against the convex reference, model by model (paper.md section 2, claims C1-C3).
+"""PGD against the convex reference, model by model (docs/paper.md section 2, claims C1-C3).
 
 Sigma convention: sigma is the per-coordinate std of the noise on EVERY parameter (the
 theory's sigma). ``model`` is "lasso", "group_lasso" or "nuclear"; ``data`` an instance from

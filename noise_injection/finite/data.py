@@ -1,4 +1,4 @@
-"""Seeded synthetic instances for the finite-dimensional models (paper.md section 2).
+"""Seeded synthetic instances for the finite-dimensional models (docs/paper.md section 2).
 
 ``make_instance(model, cfg)`` builds the instance of one model from the ``finite`` section
 of the workflow config. Each generator draws from ``np.random.default_rng(seed)`` and returns a dict of arrays:

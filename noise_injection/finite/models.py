@@ -1,4 +1,4 @@
-"""The three finite-dimensional models of paper.md section 2 and their exact smoothed risks.
+"""The three finite-dimensional models of docs/paper.md section 2 and their exact smoothed risks.
 
 Every model maps a flat parameter vector theta (batched: shape (B, P)) to a predictor (the
 Lasso vector beta, the grouped vector beta or the matrix M) and uses the square loss
@@ -12,7 +12,7 @@ polynomials in the noise with vanishing odd moments, so the smoothed risk is exa
     R_sigma(theta) = E_eps R(theta + sigma eps) = R_eff(theta) + C(sigma),
     R_eff(theta) = R(theta) + sigma^2 * regularizer(theta),   C(sigma) = sigma^4 * c,
 
-for every sigma (not only to second order), with regularizer and c as in paper.md 2(a)-(c).
+for every sigma (not only to second order), with regularizer and c as in docs/paper.md 2(a)-(c).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def _column(sigma, theta: torch.Tensor) -> torch.Tensor:
 
 
 class HadamardModel(FiniteModel):
-    """paper.md 2(a): theta = (w1, w2) in R^{2d}, beta = w1*w1 - w2*w2, predictions X beta.
+    """docs/paper.md 2(a): theta = (w1, w2) in R^{2d}, beta = w1*w1 - w2*w2, predictions X beta.
 
     R_eff = R + 2 sigma^2 sum_i D_ii (w1_i^2 + w2_i^2), D = diag(X^T X / n);
     C(sigma) = 2 sigma^4 ||X||_F^2 / n. Minimizing R_eff over factorizations of beta gives
@@ -125,7 +125,7 @@ class HadamardModel(FiniteModel):
 
 
 class GroupedModel(FiniteModel):
-    """paper.md 2(b): one scalar v_j and one vector w_j per group, beta_j = v_j w_j.
+    """docs/paper.md 2(b): one scalar v_j and one vector w_j per group, beta_j = v_j w_j.
 
     theta = (v (G,), w (d,)), w's coordinates in the column order of X; ``groups`` holds one
     integer group id per column (ids are relabelled 0..G-1 in order of first appearance).
@@ -177,7 +177,7 @@ class GroupedModel(FiniteModel):
 
 
 class TwoLayerLinearModel(FiniteModel):
-    """paper.md 2(c): W1 (d1, d0), W2 (d2, d1), M = W2 W1, predictions X M^T (n, d2).
+    """docs/paper.md 2(c): W1 (d1, d0), W2 (d2, d1), M = W2 W1, predictions X M^T (n, d2).
 
     theta = (W1 flattened, W2 flattened).
     R_eff = R + (sigma^2/(2n)) (d2 ||W1 X^T||_F^2 + ||W2||_F^2 ||X||_F^2);

@@ -1,4 +1,4 @@
-"""Perturbed gradient descent (PGD) on the finite-dimensional models of paper.md section 2.
+"""Perturbed gradient descent (PGD) on the finite-dimensional models of docs/paper.md section 2.
 
 PGD is SGD on the smoothed risk R_sigma (sigma = per-coordinate std of noise on EVERY
 parameter, the theory's sigma):

@@ -11,12 +11,13 @@ from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS
 
 
 def path_panel(ax, sigmas, pgd_values, path_sigmas, path_values, ylabel: str,
-               max_lines: int = 12) -> None:
-    """Reference curves (one per component, the ``max_lines`` largest) and PGD markers.
+               max_lines: int = 10) -> None:
+    """Reference curves (one per component, the ``max_lines`` largest, one colour each) and
+    PGD markers; the legend sits right of the panel, off the curves.
 
     pgd_values: (n_sigma, n_seeds, m); path_values: (n_path, m)."""
     order = np.argsort(-np.abs(path_values).max(0))[:max_lines]
-    colors = plt.cm.tab10(np.linspace(0, 1, 10))
+    colors = plt.cm.tab10(np.arange(10))
     mean, std = pgd_values.mean(1), pgd_values.std(1)
     for rank, k in enumerate(order):
         color = colors[rank % 10]
@@ -25,7 +26,7 @@ def path_panel(ax, sigmas, pgd_values, path_sigmas, path_values, ylabel: str,
         ax.errorbar(sigmas, mean[:, k], yerr=std[:, k], fmt="o", ms=4, color=color,
                     mfc="none", label="PGD (mean ± std over seeds)" if rank == 0 else None)
     ax.set(xlabel=r"$\sigma$ (noise std per parameter)", ylabel=ylabel)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
 
 
 def contrast_panel(ax, index, gd, pgd, ref, sigma: float, ylabel: str, norm_name: str) -> None:

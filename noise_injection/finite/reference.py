@@ -1,4 +1,4 @@
-"""Independent convex solutions of the problems PGD targets (paper.md section 2).
+"""Independent convex solutions of the problems PGD targets (docs/paper.md section 2).
 
 Sigma convention: sigma is the per-coordinate std of the noise on every parameter of the
 overparametrized model (the theory's sigma); the penalties below are written in terms of it.

@@ -3,7 +3,7 @@
 For a fixed parameter vector theta, the Monte-Carlo estimate of
 R_sigma(theta) = E_eps R(theta + sigma eps), eps ~ N(0, I) on EVERY parameter (sigma = the
 theory's per-coordinate std), is compared with the closed form R_eff(theta) + C(sigma) of
-paper.md section 2; the second-order expansion R + (sigma^2/2) tr Hess R (= R_eff for these
+docs/paper.md section 2; the second-order expansion R + (sigma^2/2) tr Hess R (= R_eff for these
 models, whose predictions have no curvature along single coordinates) misses C(sigma).
 """
 

@@ -1,6 +1,7 @@
 """Summaries of an experiment's runs over seeds: mean, std (ddof=1), s.e.m. and counts, per
-scheme, sigma (layer-wise std; all-weights noise uses sigma/sqrt(M)) and metric. Kept apart
-from the training code so that aggregation jobs do not import the trainer."""
+scheme, sigma (layer-wise std; all-weights noise uses sigma/sqrt(M)) and metric, and the mean
+and std of the log values (for bands on log axes, which never reach zero). Kept apart from the
+training code so that aggregation jobs do not import the trainer."""
 
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ def _mean_std_sem(values: pd.Series) -> pd.Series:
     v = values.dropna().to_numpy(dtype=float)
     n = len(v)
     std = float(v.std(ddof=1)) if n > 1 else float("nan")
+    logs = np.log(v) if n and (v > 0).all() else np.full(n, np.nan)
     return pd.Series({"mean": v.mean() if n else float("nan"), "std": std,
-                      "sem": std / np.sqrt(n) if n > 1 else float("nan"), "n": n})
+                      "sem": std / np.sqrt(n) if n > 1 else float("nan"), "n": n,
+                      "log_mean": logs.mean() if n else float("nan"),
+                      "log_std": float(logs.std(ddof=1)) if n > 1 else float("nan")})
 
 
 def read_runs(json_paths, npz_paths) -> pd.DataFrame:
@@ -47,7 +51,8 @@ def read_runs(json_paths, npz_paths) -> pd.DataFrame:
 
 
 def summarize(runs_long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Mean, std (ddof=1), s.e.m. and count over seeds.
+    """Mean, std (ddof=1), s.e.m., count, and mean and std (ddof=1) of the log values (NaN
+    unless every value is positive) over seeds.
 
     ``runs_long`` has columns scheme, sigma, seed, status, epoch, metric, value (one row per
     run, evaluation epoch and metric). Returns (curves: per scheme, sigma, metric and epoch;
@@ -83,7 +88,8 @@ def seed_finals(runs_long: pd.DataFrame) -> pd.DataFrame:
 
 #: Columns of the tables :func:`summarize` writes (curves.csv, summary.csv) and of
 #: :func:`seed_finals` (finals.csv).
-CURVE_COLUMNS = ("scheme", "sigma", "metric", "epoch", "mean", "std", "sem", "n")
+CURVE_COLUMNS = ("scheme", "sigma", "metric", "epoch", "mean", "std", "sem", "n", "log_mean",
+                 "log_std")
 SUMMARY_COLUMNS = ("scheme", "sigma", "metric", "n_runs", "n_diverged", "mean", "std", "sem",
                    "n")
 FINAL_COLUMNS = ("scheme", "sigma", "seed", "metric", "status", "value")

@@ -1,24 +1,39 @@
-"""A standalone HTML page holding one table (the claims table, the deviations list)."""
+"""Standalone HTML pages of the report: one table (the claims table, the deviations list) or
+one Markdown document (docs/paper.md), in one style."""
 
 from __future__ import annotations
 
 import html
 
+STYLE = ("body{font-family:sans-serif;margin:1em}div.doc{max-width:60em}"
+         "table{border-collapse:collapse}"
+         "td,th{border:1px solid #999;padding:4px 8px;vertical-align:top;text-align:left}"
+         "th{background:#eee}td.num{text-align:right;font-variant-numeric:tabular-nums}"
+         "pre,code{background:#f6f6f6}")
 
-def table_page(title: str, columns, rows, styles=None) -> str:
+
+def page(title: str, body: str) -> str:
+    """A page holding ``body`` (HTML) under the heading ``title`` (escaped here)."""
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
+            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+            f"<h2>{html.escape(title)}</h2>{body}</body></html>\n")
+
+
+def table_page(title: str, columns, rows, styles=None, numeric=()) -> str:
     """``rows``: one sequence of cell values per row, in ``columns`` order (escaped here);
-    ``styles``: an optional CSS style per row."""
+    ``styles``: an optional CSS style per row; ``numeric``: columns aligned right."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
     body = []
     for i, row in enumerate(rows):
         style = f' style="{styles[i]}"' if styles else ""
-        cells = "".join(f"<td>{html.escape(str(v))}</td>" for v in row)
+        cells = "".join(f"<td{' class=num' if c in numeric else ''}>{html.escape(str(v))}</td>"
+                        for c, v in zip(columns, row))
         body.append(f"<tr{style}>{cells}</tr>")
-    return (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title><style>"
-        "body{font-family:sans-serif;margin:1em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #999;padding:4px 8px;vertical-align:top;text-align:left}"
-        f"</style></head><body><h2>{html.escape(title)}</h2>"
-        f"<table><tr>{head}</tr>{''.join(body)}</table></body></html>\n"
-    )
+    return page(title, f"<table><tr>{head}</tr>{''.join(body)}</table>")
+
+
+def markdown_page(title: str, text: str) -> str:
+    """A Markdown document (tables included) as a page."""
+    import mistune
+
+    return page(title, f"<div class=doc>{mistune.create_markdown(plugins=['table'])(text)}</div>")

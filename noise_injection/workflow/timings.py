@@ -26,11 +26,20 @@ def wall_time(record: dict) -> float:
     return float(record.get("wall_time_total_s", record.get("wall_time_s", 0.0)))
 
 
+def runs_behind(path: str | os.PathLike) -> list[Path]:
+    """The run records a figure input stands for: the input itself when it is one, else its
+    record of the same name (``lasso_pgd.npz`` -> ``lasso_pgd.json``), else, for a table
+    aggregated over a folder (``curves.csv``), every run record in that folder."""
+    path = Path(path)
+    found = [p for p, _ in _run_records([path.with_suffix(".json")])]
+    return found or [p for p, _ in _run_records(sorted(path.parent.glob("*.json")))]
+
+
 def wall_time_behind(files) -> tuple[int, float]:
-    """Number of run records and their summed wall time (s) in the folders holding ``files``
-    (a figure's inputs): the runs a figure was drawn from."""
-    folders = {Path(f).parent for f in files}
-    records = [r for folder in sorted(folders) for _, r in _run_records(sorted(folder.glob("*.json")))]
+    """Number of run records and their summed wall time (s) behind ``files`` (a figure's
+    inputs, :func:`runs_behind`): the runs a figure was drawn from, each counted once."""
+    paths = sorted({p for f in files for p in runs_behind(f)})
+    records = [r for _, r in _run_records(paths)]
     return len(records), sum(wall_time(r) for r in records)
 
 

@@ -27,8 +27,9 @@ for (ax_risk, ax_z), model in zip(axes.T, models):
     ax_z.plot(rows.sigma, rows.z_exact, "o-", color=SCHEME_COLORS["layer"], label="exact form")
     ax_z.plot(rows.sigma, rows.z_second_order, "s:", color=SCHEME_COLORS["reff"],
               label="2nd order")
-    ax_z.set(xlabel=r"$\sigma$ (noise std per parameter)", ylabel="(MC - form) / s.e.",
-             yscale="symlog")
+    ax_z.set_yscale("symlog", linthresh=3)
+    ax_z.set(xlabel=r"$\sigma$ (noise std per parameter)",
+             ylabel="(MC - form) / s.e.\n(symlog: linear in [-3, 3])")
 axes[0, 0].legend(fontsize=8)
 axes[1, 0].legend(fontsize=8)
 save_figure(fig, *snakemake.output)

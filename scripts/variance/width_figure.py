@@ -1,5 +1,6 @@
 """Rule variance_vs_width_figure: loss variance and tr Cov of the stochastic gradient vs width,
-log-log, with fitted slopes beside the theory's exponents."""
+log-log, with fitted slopes beside the exponents derived from the closed forms (this project's
+derivation, beyond the paper)."""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -13,7 +14,7 @@ from noise_injection.variance.fits import fit_loglog
 log = log_to_file(snakemake.log[0])
 decades = snakemake.params.width_sweep["fit_decades"]
 sweeps = [read_json(p, "variance_width", records.WIDTH) for p in snakemake.input]
-panels = (("loss_variance", "loss_variance", "Var of the perturbed loss"),
+panels = (("loss_variance", "loss_variance", "variance of the perturbed loss"),
           ("grad_trace_cov", "grad_trace", "tr Cov of the stochastic gradient"))
 use_style()
 fig, axes = plt.subplots(len(sweeps), 2, figsize=(10, 3.6 * len(sweeps)), squeeze=False)
@@ -28,12 +29,12 @@ for row, sweep in zip(axes, sweeps):
             color = SCHEME_COLORS[scheme]
             errors = np.asarray(sweep[f"{key}_se"][i]) if f"{key}_se" in sweep else None
             ax.errorbar(widths, values, yerr=errors, fmt="o", color=color, ms=4, capsize=2,
-                        label=f"{SCHEME_LABELS[scheme]}: slope {slope:.2f} (theory {theory:g})")
+                        label=f"{SCHEME_LABELS[scheme]}: slope {slope:.2f} (derived: {theory:g})")
             ax.plot(widths[top], np.exp(intercept) * widths[top] ** slope, "-",
                     color=color, lw=1)
             log.info("%s %s %s slope %.3f theory %g", sweep["net"], key, scheme, slope, theory)
         depth = f"{sweep['hidden_layers']} hidden layer{'s' if sweep['hidden_layers'] > 1 else ''}"
-        ax.set(xscale="log", yscale="log", xlabel="hidden width $d$",
-               title=f"{sweep['activation']}, {depth}: {title}")
+        ax.set(xscale="log", yscale="log", xlabel="hidden width $d$", ylabel=title,
+               title=f"{sweep['activation']} net, {depth}")
         ax.legend(fontsize=7)
 save_figure(fig, *snakemake.output)
