@@ -1,6 +1,6 @@
 """The noise injector: perturb the weights, take the gradient there, restore them exactly.
 
-One step of perturbed gradient descent (paper.md section 1) is
+One step of perturbed gradient descent (docs/paper.md section 1) is
 
     w_{k+1} = w_k - lr * grad R(w_k + eps_k)
 

@@ -1,4 +1,4 @@
-"""The network experiments of paper.md section 4 as configuration: which runs exist, where
+"""The network experiments of docs/paper.md section 4 as configuration: which runs exist, where
 their results go, and which figure shows what.
 
 An experiment (``config["networks"]["experiments"][name]``) fixes data, model and protocol and

@@ -3,7 +3,7 @@
 ``build_model(arch, in_shape, num_classes, **kwargs)`` with ``in_shape = (C, H, W)``:
 
 - ``"mlp"``: flatten, ``Linear -> ReLU`` for each width in ``widths``, ``Linear`` to the
-  classes, then ``log_softmax`` (as the authors' code). MLP 1-4 of paper.md are widths
+  classes, then ``log_softmax`` (as the authors' code). MLP 1-4 of docs/paper.md are widths
   [500]*3, [5000]*3, [1000]*5, [5000]*5 on 1 x 28 x 28 inputs. Returns LOG-PROBABILITIES.
 - ``"toy_cnn"``: ``Conv(C,6,5)-ReLU-MaxPool2-Conv(6,16,5)-ReLU-MaxPool2-Lin(.,120)-ReLU-
   Lin(120,84)-ReLU-Lin(84,classes)`` (Lin(400,120) on 32x32 CIFAR). Returns LOGITS.
@@ -53,7 +53,7 @@ def _conv_size(size: int, kernel: int, padding: int) -> int:
 
 
 class ToyCNN(nn.Module):
-    """LeNet-style CNN of paper.md (two conv + pool stages, three linear layers); logits."""
+    """LeNet-style CNN of docs/paper.md (two conv + pool stages, three linear layers); logits."""
 
     def __init__(self, in_shape, num_classes: int, channels=(6, 16), hidden=(120, 84),
                  kernel_size: int = 5, padding: int = 0):

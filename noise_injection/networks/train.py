@@ -1,7 +1,7 @@
 """The training loop of the network experiments: (S)GD with momentum, weight decay and a cosine
 schedule, noise injection, metrics at chosen epochs, divergence detection, bit-exact resume.
 
-One step (paper.md section 1), with ``NoiseInjector`` doing the perturb/restore part::
+One step (docs/paper.md section 1), with ``NoiseInjector`` doing the perturb/restore part::
 
     g_k = grad R_batch(w_k + eps_k)        (eps_k from the injector; none after noise_off_epoch)
     w_{k+1} = SGD-momentum-weight-decay step from the CLEAN w_k with gradient g_k
