@@ -16,6 +16,7 @@ from noise_injection.workflow.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 DIVERGED_Y = {"all": 1.0, "layer": 0.7}  # where diverged runs are marked
+MAX_SIGMA_LABELS = 6  # labelled x ticks per panel, so that the labels never overlap
 stalls = [read_json(p, "variance_stall", records.STALL) for p in snakemake.input]
 summaries = [stall_summary(r) for r in sorted(stalls, key=lambda r: r["width"])]
 use_style()
@@ -42,7 +43,10 @@ for ax, s in zip(axes[0], summaries):
     ax.set(xscale="log", yscale="log", xlabel=r"$\sigma$ (theory's)",
            title=f"width {s['width']}")
     ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xticks(sigmas, [f"{x:.3g}" for x in sigmas], rotation=45, fontsize=6)
+    # every grid sigma a tick, at most 6 of them labelled (a paper-scale grid has 15)
+    labelled = sigmas[:: -(-len(sigmas) // MAX_SIGMA_LABELS)]
+    ax.set_xticks(labelled, [f"{x:.3g}" for x in labelled], rotation=45, fontsize=6)
+    ax.set_xticks(sigmas, minor=True)
     log.info("width %s: onset %s, predicted %.4g", s["width"], s["onset"], s["predicted"])
 axes[0, 0].set_ylabel("late $R_{eff}$")
 handles = {label: h for ax in axes[0] for h, label in zip(*ax.get_legend_handles_labels())}
