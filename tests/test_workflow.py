@@ -155,8 +155,8 @@ def checkout_copy(tmp_path):
     so that a test may touch and edit them."""
     copy = tmp_path / "checkout"
     shutil.copytree(ROOT, copy, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "results", "figures", "logs", ".snakemake", "data", "docs",
-        "__pycache__", "*.egg-info", ".pytest_cache"))
+        ".git", ".venv", "results", "figures", "logs", ".snakemake", "data", "gallery",
+        "results-cpu", "__pycache__", "*.egg-info", ".pytest_cache"))
     return copy
 
 
