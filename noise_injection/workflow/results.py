@@ -14,6 +14,7 @@ import math
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
@@ -23,7 +24,13 @@ import numpy as np
 from noise_injection.workflow.inputs import read_json  # noqa: F401  (checked read, re-exported)
 
 STATUSES = ("ok", "diverged")
-_VERSIONED = ("noise-injection", "numpy", "torch", "scipy", "scikit-learn", "snakemake")
+#: Every library on the path from data to a number in a table or figure.
+_VERSIONED = ("noise-injection", "numpy", "torch", "scipy", "scikit-learn", "pandas",
+              "cvxpy", "numba", "matplotlib", "seaborn", "snakemake", "threadpoolctl")
+#: Environment variables that change which kernels run, hence the last digits of a result.
+_NUMERICS_ENV = ("ATEN_CPU_CAPABILITY", "NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES",
+                 "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                 "OPENBLAS_CORETYPE", "MKL_CBWR", "CUBLAS_WORKSPACE_CONFIG")
 
 
 def library_versions() -> dict[str, str]:
@@ -35,6 +42,52 @@ def library_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def numerics_environment() -> dict:
+    """What decides the last digits of a result besides the code and the inputs: the CPU
+    instruction sets numpy dispatches to and torch's CPU capability (the summation order of
+    vectorized reductions depends on them), thread counts, the BLAS libraries loaded in this
+    process (threadpoolctl) with oneDNN's state, and the environment variables that override
+    any of these. torch is described only when the process imported it (a job that never
+    did has no torch numerics)."""
+    import numpy as _np
+    from threadpoolctl import threadpool_info
+
+    features = getattr(_np._core._multiarray_umath, "__cpu_features__", {})
+    baseline = getattr(_np._core._multiarray_umath, "__cpu_baseline__", [])
+    dispatch = getattr(_np._core._multiarray_umath, "__cpu_dispatch__", [])
+    out = {
+        "cpu": _cpu_model(),
+        "numpy_cpu_baseline": list(baseline),
+        "numpy_cpu_dispatch_enabled": [f for f in dispatch if features.get(f)],
+        "blas": [{k: lib.get(k) for k in ("user_api", "internal_api", "version",
+                                          "architecture", "num_threads", "threading_layer")}
+                 for lib in threadpool_info()],
+        "environment": {k: os.environ[k] for k in _NUMERICS_ENV if k in os.environ},
+        "torch": "not imported",
+    }
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        out["torch"] = {
+            "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "num_threads": torch.get_num_threads(),
+            "num_interop_threads": torch.get_num_interop_threads(),
+            "mkl": torch.backends.mkl.is_available(),
+            "mkldnn": torch.backends.mkldnn.is_available(),
+            "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        }
+    return out
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def git_revision(cwd: str | os.PathLike | None = None) -> str:
@@ -54,13 +107,15 @@ def git_revision(cwd: str | os.PathLike | None = None) -> str:
 
 
 def provenance(device: str = "cpu") -> dict:
-    """Versions, git revision, host and device of the process writing a result."""
+    """Versions, git revision, host, device and numerics environment
+    (:func:`numerics_environment`) of the process writing a result."""
     return {
         "versions": library_versions(),
         "git_revision": git_revision(),
         "host": platform.node(),
         "platform": platform.platform(),
         "device": device,
+        "numerics": numerics_environment(),
     }
 
 
