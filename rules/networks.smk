@@ -14,12 +14,17 @@ from noise_injection.networks.experiments import (
     SCHEMES,
     dataset_flag,
     run_paths,
+    swept,
+    trained,
 )
 
 NETWORKS = config["networks"]
-# the experiments this scale runs, and the figures that show only those
+# the paper's experiments this scale runs, and the figures that show only those
 EXPERIMENTS = configured(NETWORKS)
 FIGURES = configured_figures(NETWORKS)
+# the width sweep's experiments (beyond the paper; networks.width_sweep), and every trained one
+SWEPT = swept(NETWORKS)
+TRAINED = trained(NETWORKS)
 
 
 rule download_dataset:
@@ -45,7 +50,7 @@ rule train_network:
     log:
         "logs/networks/train/{experiment}/{scheme}_sigma{sigma}_seed{seed}.log",
     wildcard_constraints:
-        experiment="|".join(EXPERIMENTS),
+        experiment="|".join(TRAINED),
         scheme="|".join(SCHEMES),
         sigma=r"[0-9.]+",
         seed=r"\d+",
@@ -87,7 +92,7 @@ rule aggregate_network:
     log:
         "logs/networks/aggregate_{experiment}.log",
     wildcard_constraints:
-        experiment="|".join(EXPERIMENTS),
+        experiment="|".join(TRAINED),
     localrule: True
     conda:
         "../envs/analysis.yaml"
@@ -142,8 +147,16 @@ rule network_claims:
         "../scripts/networks/claims.py"
 
 
+# The width sweep (beyond the paper, docs/width_sweep.md): its runs, aggregated per width.
+rule width_sweep:
+    input:
+        [f"results/networks/{e}/finals.csv" for e in SWEPT],
+    localrule: True
+
+
 rule networks:
     input:
         [figure_files(name) for name in FIGURES],
         "results/networks/claims.csv",
+        rules.width_sweep.input if SWEPT else [],
     localrule: True

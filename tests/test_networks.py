@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from noise_injection.workflow.config import ConfigError, validate_config
-from noise_injection.networks.experiments import EXPERIMENTS, experiment_problems, run_paths, runs, sigma_label
+from noise_injection.networks.experiments import EXPERIMENTS, configured, experiment_problems, run_paths, runs, sigma_label, swept
 from noise_injection.networks.runs import history_arrays
 from noise_injection.networks.summary import summarize
 
@@ -31,7 +31,8 @@ def load(scale):
 @pytest.mark.parametrize("scale", ["config", "paper", "smoke"])
 def test_every_scale_defines_every_experiment(scale):
     networks = load(scale)["networks"]
-    assert set(networks["experiments"]) == set(EXPERIMENTS)
+    assert set(configured(networks)) == set(EXPERIMENTS)
+    assert set(networks["experiments"]) == set(EXPERIMENTS) | set(swept(networks))
     for name, experiment in networks["experiments"].items():
         assert experiment_problems(name, experiment) == []
 

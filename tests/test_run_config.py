@@ -45,6 +45,8 @@ INERT = {
     "plot_sigma": "figures only",
     "resources": "the scheduler only",
     "checkpoint_every": "resuming is bit exact, so checkpoints do not change the numbers",
+    "n_seeds": "which runs exist; a run's seed is its own (the rule's wildcard)",
+    "sweep": "a label the workflow gives the width sweep's experiments; the width is arch_kwargs",
 }
 #: Keys that change only float rounding (memory/speed settings).
 ROUNDING = {"hessian.batch_size": 8}
@@ -132,7 +134,8 @@ def test_changing_a_key_changes_the_recorded_run(base, key):
 def test_inert_keys_leave_the_run_bit_for_bit(base, key, tmp_path):
     networks, reference = base
     value = {"sigmas": {"layer": [0.05, 0.3], "all": [0.05, 0.3]}, "plot_sigma": 0.3,
-             "resources": {"runtime": 99, "mem_mb": 999}, "checkpoint_every": 1}[key]
+             "resources": {"runtime": 99, "mem_mb": 999}, "checkpoint_every": 1,
+             "n_seeds": 7, "sweep": {"of": "mlp3_narrow", "width": 8}}[key]
     changed = with_key(networks, key, value)
     if key == "plot_sigma":
         changed = with_key(changed, "sigmas", {"layer": [0.05, 0.3], "all": [0.05, 0.3]})

@@ -13,6 +13,7 @@ training and summaries are in :mod:`noise_injection.networks.runs`.
 
 from __future__ import annotations
 
+import copy
 import json
 from dataclasses import dataclass
 
@@ -58,8 +59,86 @@ FIGURES = {
 
 
 def configured(networks: dict) -> tuple[str, ...]:
-    """The experiments a configuration runs, in the paper's order (a scale may run a part)."""
+    """The paper's experiments a configuration runs, in the paper's order (a scale may run a
+    part)."""
     return tuple(name for name in EXPERIMENTS if name in networks["experiments"])
+
+
+#: Keys of ``networks.width_sweep`` that replace (dicts: update) the base experiment's.
+SWEEP_OVERRIDES = ("epochs", "n_seeds", "sigmas", "eval", "hessian", "checkpoint_every",
+                   "resources")
+
+
+def sweep_name(width: int) -> str:
+    """The experiment of the width sweep at ``width``: results/networks/width_sweep_w<width>/."""
+    return f"width_sweep_w{int(width)}"
+
+
+def sweep_experiments(networks: dict) -> dict[str, dict]:
+    """The experiments of ``networks.width_sweep`` (beyond the paper), one per width: the
+    base experiment ``of`` (an MLP: its data, optimizer, learning rate, schedule, weight decay
+    and depth) with every hidden layer ``width`` units wide and the sweep's overrides
+    (:data:`SWEEP_OVERRIDES`). Each carries ``sweep: {"of", "width"}``; its ``plot_sigma`` is
+    the base's if both schemes run it, else the smallest sigma both run. Empty without a
+    sweep. The base must be configured (:func:`sweep_problems` says so first)."""
+    sweep = networks.get("width_sweep")
+    if not sweep:
+        return {}
+    base = networks["experiments"][sweep["of"]]
+    out = {}
+    for width in sweep["widths"]:
+        experiment = copy.deepcopy(base)
+        for key in SWEEP_OVERRIDES:
+            if key not in sweep:
+                continue
+            value = copy.deepcopy(sweep[key])
+            experiment[key] = ({**experiment.get(key, {}), **value}
+                               if isinstance(value, dict) and key != "sigmas" else value)
+        depth = len(base["arch_kwargs"]["widths"])
+        experiment["arch_kwargs"] = {**experiment["arch_kwargs"], "widths": [width] * depth}
+        common = sorted(set(experiment["sigmas"]["layer"]) & set(experiment["sigmas"]["all"]))
+        if base["plot_sigma"] not in common and common:
+            experiment["plot_sigma"] = common[0]
+        experiment["sweep"] = {"of": sweep["of"], "width": int(width)}
+        out[sweep_name(width)] = experiment
+    return out
+
+
+def sweep_problems(networks: dict) -> list[str]:
+    """What is wrong with ``networks.width_sweep`` across fields, naming the key: a base that
+    the configuration does not run or that is no MLP, no sigma that both schemes run."""
+    sweep = networks.get("width_sweep")
+    if not sweep:
+        return []
+    base = networks["experiments"].get(sweep["of"])
+    if base is None:
+        return [f"'networks.width_sweep.of' = {sweep['of']!r} is not an experiment of this "
+                f"configuration; choose one of {sorted(networks['experiments'])}"]
+    if base["arch"] != "mlp":
+        return [f"'networks.width_sweep.of' = {sweep['of']!r} has arch {base['arch']!r}; the "
+                "width sweep varies the hidden widths of an MLP (arch 'mlp')"]
+    sigmas = sweep.get("sigmas", base["sigmas"])
+    if not set(sigmas["layer"]) & set(sigmas["all"]):
+        return ["'networks.width_sweep.sigmas': the layer and all lists share no sigma; the "
+                "sweep compares both schemes at the same sigmas"]
+    return []
+
+
+def swept(networks: dict) -> tuple[str, ...]:
+    """The width sweep's experiments a configuration runs (after :func:`validate_config`
+    added them to ``networks.experiments``), by width."""
+    return tuple(name for name, experiment in networks["experiments"].items()
+                 if "sweep" in experiment)
+
+
+def trained(networks: dict) -> tuple[str, ...]:
+    """Every experiment whose runs a configuration trains: the paper's, then the sweep's."""
+    return configured(networks) + swept(networks)
+
+
+def seeds(networks: dict, name: str) -> range:
+    """The seeds of experiment ``name``: its own ``n_seeds``, else ``networks.n_seeds``."""
+    return range(networks["experiments"][name].get("n_seeds") or networks["n_seeds"])
 
 
 def configured_figures(networks: dict) -> dict[str, FigureSpec]:
@@ -160,9 +239,10 @@ NUMERICS = ("device", "bf16", "channels_last")
 
 
 #: Keys of an experiment that do not change a run's numbers (tests/test_run_config.py shows
-#: each): which runs exist, the figures, the scheduler's requests and the checkpoint spacing
-#: (resuming is bit exact). Changing one reruns no training job and keeps its checkpoint.
-INERT_KEYS = ("sigmas", "plot_sigma", "resources", "checkpoint_every")
+#: each): which runs exist (sigmas, seeds), the figures, the scheduler's requests, the
+#: checkpoint spacing (resuming is bit exact) and the width sweep's label. Changing one reruns
+#: no training job and keeps its checkpoint.
+INERT_KEYS = ("sigmas", "plot_sigma", "resources", "checkpoint_every", "n_seeds", "sweep")
 
 
 def run_settings(experiment: dict) -> dict:
@@ -192,7 +272,7 @@ def run_paths(name: str, networks: dict, suffix: str) -> list[str]:
     """The result files (``suffix`` "json" or "npz") of every run of experiment ``name``."""
     return [f"results/networks/{name}/{run_stem(scheme, sigma, seed)}.{suffix}"
             for scheme, sigma in runs(networks["experiments"][name])
-            for seed in range(networks["n_seeds"])]
+            for seed in seeds(networks, name)]
 
 
 def dataset_flag(networks: dict, name: str) -> list[str]:

@@ -111,12 +111,23 @@ def _explain(error: jsonschema.ValidationError) -> str:
 
 def cross_field_problems(config: dict, skip: set[str] = frozenset()) -> list[str]:
     """Problems across fields of the configuration, each naming its dotted key, for every
-    network experiment not in ``skip`` (those with schema errors)."""
-    from noise_injection.networks.experiments import experiment_problems
+    network experiment not in ``skip`` (those with schema errors) and the width sweep. A valid
+    width sweep's experiments are added to ``networks.experiments`` here (and checked like the
+    others), so that every rule and script finds them where it finds the paper's."""
+    from noise_injection.networks.experiments import (
+        experiment_problems,
+        sweep_experiments,
+        sweep_problems,
+    )
 
-    experiments = config.get("networks", {}).get("experiments", {})
-    return [problem for name, experiment in experiments.items() if name not in skip
-            for problem in experiment_problems(name, experiment)]
+    networks = config.get("networks", {})
+    experiments = networks.get("experiments", {})
+    problems = sweep_problems(networks) if "width_sweep" in networks else []
+    if "width_sweep" in networks and not problems and sweep_experiments(networks):
+        if networks["width_sweep"]["of"] not in skip:
+            experiments.update(sweep_experiments(networks))
+    return problems + [problem for name, experiment in experiments.items() if name not in skip
+                       for problem in experiment_problems(name, experiment)]
 
 
 def stages_on(config: dict) -> list[str]:
