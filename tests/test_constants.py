@@ -8,7 +8,9 @@ from noise_injection.variance import onset
 
 PINNED = {"level": 0.95, "family_alpha": 0.05, "power": 0.8, "noninferiority_alpha": 0.05,
           "noninferiority_fraction": 0.5, "optimum_factor": 1.5, "late_fraction": 0.5,
-          "finite_quantile": 0.5, "seeds_most": 1000}
+          "finite_quantile": 0.5, "seeds_most": 1000, "sweep_acc_drop": 2.0,
+          "curve_loss_factor": 1.5, "curve_acc_points": 1.0, "curve_fraction": 0.8,
+          "curve_from": 200}
 
 
 def test_every_constant_is_pinned_and_explained():

@@ -127,11 +127,23 @@ def lookup(config: dict, dotted: str) -> list[tuple[str, object]]:
     return [(prefix[:-1], value) for prefix, value in matches]
 
 
+def _paper_experiments_only(config: dict) -> dict:
+    """``config`` with only the paper's experiments under networks.experiments: the
+    checklist describes the authors' protocol, and the width sweep's experiments (beyond the
+    paper, docs/width_sweep.md) have none to compare with."""
+    networks = config.get("networks")
+    if not networks:
+        return config
+    experiments = {k: v for k, v in networks["experiments"].items() if k in EXPERIMENTS}
+    return {**config, "networks": {**networks, "experiments": experiments}}
+
+
 def undeclared_differences(config: dict, data: dict) -> list[str]:
     """Keys that no entry of scale "paper" or "all" declares (a declared key covers its
     sub-keys) where ``config`` (the validated paper scale, with ``code`` =
     :func:`codefacts.code_facts`) differs from the checklist's value, or whose checklist entry
     is ``unsettled`` (a choice to declare even where we match)."""
+    config = _paper_experiments_only(config)
     declared = [k for e in data["deviations"] if e["scale"] in ("paper", "all") for k in e["keys"]]
     out = []
     for check in data["authors"]:
