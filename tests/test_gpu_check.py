@@ -53,8 +53,10 @@ def test_dry_run_writes_every_section(dry_run):
     shapes = sections["paper shapes"]["value"]
     assert shapes["rows"] or "does not exist" in shapes["missing"]
     memory = sections["gpu memory"]["value"]
+    # every trained experiment, the width sweep's too (each declares its gpu_mem_mb)
     assert [row["experiment"] for row in memory] == ["mlp3_narrow", "mlp3_wide", "mlp5_narrow",
-                                                     "mlp5_wide", "toy_cnn", "fcnn", "resnet18"]
+                                                     "mlp5_wide", "toy_cnn", "fcnn", "resnet18",
+                                                     "width_sweep_w4", "width_sweep_w8"]
     assert all(row["status"] == "ok" and row["peak_allocated_mb"] is None for row in memory)
     table = (out / "gpu_check.md").read_text()
     assert table.startswith("# GPU check on CPU") and "DRY RUN" in table
