@@ -266,10 +266,11 @@ class NoiseInjector:
             return [int(step) % self.num_groups]
         return [int(torch.randint(self.num_groups, (1,), generator=self._index_generator))]
 
-    def _begin_step(self, step: int | None) -> int:
-        """The step of a new block: ``next_step`` when omitted; warns on a cyclic layer order
-        stuck at one step and on a changed trainable set; re-seeds a per-step stream."""
-        step = self.next_step if step is None else int(step)
+    def _begin_step(self, step: int) -> None:
+        """Count a new block at ``step``; warn on a cyclic layer order stuck at one step and on
+        a changed trainable set; re-seed a per-step stream."""
+        if self.stream == "per_step" and step < 0:
+            raise ValueError(f"stream='per_step' needs a step >= 0, got {step}")
         self.next_step = step + 1
         last, count = self._repeats
         self._repeats = (step, count + 1 if step == last else 1)
@@ -285,12 +286,9 @@ class NoiseInjector:
             if now != tuple(map(id, self.params)):
                 self._warn_changed_set(now)
         if self.stream == "per_step":
-            if step < 0:
-                raise ValueError(f"stream='per_step' needs a step >= 0, got {step}")
             seed = derive_seed(self._stream_seed, step)
             self.generator.manual_seed(seed)
             self._index_generator.manual_seed(seed)
-        return step
 
     def _warn_changed_set(self, now: tuple[int, ...]) -> None:
         names, now_set = named(self._source), set(now)
@@ -338,13 +336,14 @@ class NoiseInjector:
             raise RuntimeError("NoiseInjector.perturb re-entered: some of its tensors are "
                                "already perturbed by an active perturb() block; leave that "
                                "block first")
-        step = self._begin_step(step)
+        step = self.next_step if step is None else int(step)
+        stds = self.stds(step)  # a schedule is checked before anything changes
+        self._begin_step(step)
         groups = self.groups_for_step(step)
         if self.mode == "none":
             self.last_group = None
         else:
             self.last_group = groups[0] if self.mode == "layer" else -1
-        stds = self.stds(step)
         originals: dict[int, torch.Tensor] = {}
         versions: dict[int, int] = {}
         updated: list[int] = []
