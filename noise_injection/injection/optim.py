@@ -58,11 +58,10 @@ class NoisyOptimizer(torch.optim.Optimizer):
             raise TypeError(f"NoisyOptimizer wraps a torch.optim.Optimizer, got "
                             f"{type(optimizer).__name__}")
         self.optimizer = optimizer
-        self.injector = NoiseInjector(optimizer.param_groups, sigma, mode=mode, order=order,
-                                      seed=seed, **injector_options)
+        self.injector = NoiseInjector(optimizer, sigma, mode=mode, order=order, seed=seed,
+                                      **injector_options)
         super().__init__(optimizer.param_groups, optimizer.defaults)  # hooks, profiling
-        self.param_groups = optimizer.param_groups
-        self.state = optimizer.state
+        self.param_groups, self.state = optimizer.param_groups, optimizer.state
         self._block: contextlib.ExitStack | None = None
         self._perturbed = False  # a perturbation since the last step
 
@@ -125,8 +124,10 @@ class NoisyOptimizer(torch.optim.Optimizer):
         return {"optimizer": self.optimizer.state_dict(), "injector": self.injector.state_dict()}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        self.injector.load_state_dict(state_dict["injector"])  # first: it may refuse
         self.optimizer.load_state_dict(state_dict["optimizer"])
-        self.injector.load_state_dict(state_dict["injector"])
+        # the base optimizer has replaced its groups and state: share the new ones
+        self.param_groups, self.state = self.optimizer.param_groups, self.optimizer.state
 
     def __repr__(self) -> str:
         return f"NoisyOptimizer({self.optimizer!r}, {self.injector!r})"

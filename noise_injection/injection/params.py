@@ -4,6 +4,8 @@ Accepted, in this order of recognition:
 
 - a ``torch.nn.Module``: its ``named_parameters()`` (a tied weight counts once);
 - a tensor;
+- a ``torch.optim.Optimizer``: its ``param_groups``, read again at every check (they are
+  replaced by ``load_state_dict``);
 - optimizer-style param groups, an iterable of dicts such as ``optimizer.param_groups``: each
   has ``"params"`` (a tensor, tensors or ``(name, tensor)`` pairs) and optionally ``"sigma"``
   (that group's sigma: a number or a schedule ``step -> sigma``) and ``"param_names"`` (as
@@ -14,9 +16,9 @@ Accepted, in this order of recognition:
 Every distinct tensor is taken once, at its first occurrence (merged by identity), in the order
 given; one tensor in two different groups is an error (as in ``torch.optim``). Frozen tensors
 (``requires_grad=False``) are left out unless ``include_frozen``. The source is kept, so that
-:func:`perturbed_ids` can tell later whether the set has changed: a module and a list of param
-groups are read again (a module added, an ``optimizer.add_param_group``), other inputs only
-for their ``requires_grad`` flags.
+:func:`perturbed_ids` can tell later whether the set has changed: a module, an optimizer and a
+list of param groups are read again (a module added, an ``optimizer.add_param_group``), other
+inputs only for their ``requires_grad`` flags.
 """
 
 from __future__ import annotations
@@ -49,11 +51,15 @@ def _groups(params) -> tuple[list[dict], object]:
         return [{"params": params.named_parameters()}], params
     if isinstance(params, torch.Tensor):
         return [{"params": [params]}], (params,)
+    if isinstance(params, torch.optim.Optimizer):
+        return params.param_groups, params
     given = params if isinstance(params, list) else list(params)
     if given and all(isinstance(g, dict) for g in given):
         for k, group in enumerate(given):
             if "params" not in group:
                 raise TypeError(f"param group {k} has no 'params' entry")
+        if not all(isinstance(g["params"], (torch.Tensor, list, tuple)) for g in given):
+            given = [dict(g, params=list(g["params"])) for g in given]  # iterators: read once
         return given, given
     if any(isinstance(g, dict) for g in given):
         raise TypeError("param groups (dicts) and tensors cannot be mixed in one list")
