@@ -52,12 +52,21 @@ def test_a_graph_from_before_the_block_cannot_be_backpropagated_inside_it():
 
 @pytest.mark.parametrize("mode", ["layer", "all"])
 def test_backward_inside_the_block_is_the_gradient_at_the_perturbed_point(mode):
+    """The perturbed point by the documented recipe: a generator seeded with the seed draws
+    normal_(0, std) per perturbed tensor, in order, added to the clean weights."""
     net = conv_net()
     injector = NoiseInjector(net, sigma=0.5, mode=mode, seed=0)
+    noise = torch.Generator().manual_seed(0)
+    std = 0.5 / 2 if mode == "all" else 0.5  # M = 4
     for step in range(4):
+        clean = weights_now(net)
+        perturbed = dict(clean)
+        for k, name in enumerate(clean):
+            if mode == "all" or k == step % 4:
+                perturbed[name] = torch.empty_like(clean[name]).normal_(
+                    0.0, std, generator=noise) + clean[name]
         net.zero_grad()
         with injector.perturb(step):
-            perturbed = weights_now(net)
             net(X).square().sum().backward()
         expected = grad(loss_at, argnums=1)(net, perturbed, X)
         for name, p in net.named_parameters():
