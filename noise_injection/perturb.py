@@ -291,8 +291,8 @@ class NoiseInjector:
             self._index_generator.manual_seed(seed)
 
     def _warn_changed_set(self, now: tuple[int, ...]) -> None:
-        names, now_set = named(self._source), set(now)
-        added = [names.get(i) or "?" for i in now if i not in set(map(id, self.params))]
+        names, now_set, mine = named(self._source), set(now), set(map(id, self.params))
+        added = [names.get(i) or "?" for i in now if i not in mine]
         dropped = [name or str(k) for k, (p, name) in enumerate(zip(self.params, self.names))
                    if id(p) not in now_set]
         warnings.warn(
@@ -320,8 +320,10 @@ class NoiseInjector:
     def perturb(self, step: int | None = None) -> Iterator[list[int]]:
         """Perturb the weights in place for the body of the ``with`` block, then restore them
         bit for bit, in reverse order (also when the body raises). Yields the perturbed tensor
-        indices. Take the backward pass inside the block: a graph built inside and
-        backpropagated after it (or the reverse) raises autograd's in-place error.
+        indices. Layer mode: tensor ``step % M`` (cyclic) or a uniform one (random) gets std
+        sigma; all mode: every tensor gets std sigma / sqrt(M); a group's own sigma replaces
+        sigma for its tensors. Take the backward pass inside the block: a graph built inside
+        and backpropagated after it (or the reverse) raises autograd's in-place error.
 
         Args:
             step: the training step (cyclic order: tensor ``step % M``; per-step stream: the

@@ -24,6 +24,10 @@ ones::
             loss_fn(model(xm), ym).backward()
     optimizer.step()
 
+Sigma as :class:`NoiseInjector`: layer mode, std sigma on one tensor per step; all mode, std
+sigma / sqrt(M) on every tensor, M = number of perturbed tensors over all param groups; a
+group's ``"sigma"`` replaces sigma for its tensors.
+
 ``step()`` without a closure and without a perturbation since the last step raises, rather
 than silently taking a plain step. Steps are counted by the injector (``perturb()`` without a
 step): in cyclic layer order, form 3 moves to the next tensor at every micro-batch.

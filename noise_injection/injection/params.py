@@ -8,9 +8,10 @@ Accepted, in this order of recognition:
   replaced by ``load_state_dict``);
 - optimizer-style param groups, an iterable of dicts such as ``optimizer.param_groups``: each
   has ``"params"`` (a tensor, tensors or ``(name, tensor)`` pairs) and optionally ``"sigma"``
-  (that group's sigma: a number or a schedule ``step -> sigma``) and ``"param_names"`` (as
-  torch optimizers built from named parameters store them); other keys (``lr``, ...) are
-  ignored;
+  (that group's sigma: a number or a schedule ``step -> sigma``; its tensors get std sigma_g
+  in layer mode, sigma_g / sqrt(M) in all mode, M counting the tensors of all groups) and
+  ``"param_names"`` (as torch optimizers built from named parameters store them); other keys
+  (``lr``, ...) are ignored;
 - an iterable of tensors or of ``(name, tensor)`` pairs (``model.named_parameters()``).
 
 Every distinct tensor is taken once, at its first occurrence (merged by identity), in the order
