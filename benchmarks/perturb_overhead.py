@@ -23,11 +23,20 @@ it; otherwise this run cannot tell ("undecided": run more rounds).
 
     python benchmarks/perturb_overhead.py            # all three models, ~35 min on 2 CPU cores
     python benchmarks/perturb_overhead.py --models mlp128 --modes layer --rounds 3000
+
+``--baseline CHECKOUT`` also times the ``NoiseInjector`` of another checkout (its
+``noise_injection/perturb.py``, loaded on its own: a version that imports nothing else of the
+package) as one more interleaved variant, ``base``, and prints per mode its excess and
+ours/authors, and the per-round ratio of this checkout's excess to the baseline's with its 95%
+interval, against the target 0.95 <= ratio <= 1.05 (no slower, no faster, within 5%):
+
+    python benchmarks/perturb_overhead.py --baseline ../main
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import random
 import statistics
@@ -40,6 +49,8 @@ from tqdm import tqdm
 from noise_injection import NoiseInjector
 
 EXCESS_TARGET = 1.2
+#: --baseline: this checkout's excess over the baseline's, per round, must lie in this range.
+BASELINE_TARGET = (0.95, 1.05)
 
 
 def mlp() -> torch.nn.Module:
@@ -116,7 +127,16 @@ def median_ci(values, level=0.95):
     return xs[j], xs[n - 1 - j]
 
 
-def benchmark(name, modes, rounds, steps, sigma=0.05):
+def load_injector(checkout):
+    """The NoiseInjector class of another checkout's noise_injection/perturb.py."""
+    spec = importlib.util.spec_from_file_location(
+        "baseline_perturb", f"{checkout}/noise_injection/perturb.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.NoiseInjector
+
+
+def benchmark(name, modes, rounds, steps, sigma=0.05, baseline=None):
     build, shape, batch = MODELS[name]
     torch.manual_seed(0)
     model = build()
@@ -134,6 +154,10 @@ def benchmark(name, modes, rounds, steps, sigma=0.05):
                 with ours.perturb(k):
                     fb()
             step(body)
+
+        if baseline is not None:
+            base = baseline(params, sigma=sigma, mode=mode, order="cyclic", seed=0)
+            variants[f"base/{mode}"] = lambda k, base=base: ours_step(k, base)
 
         def draws(k, ours=ours, buffers=buffers):
             for i in ours.groups_for_step(k):
@@ -182,6 +206,17 @@ def summarize(samples, mode):
     summary["excess_ci"], summary["ours/authors_ci"] = median_ci(excess), median_ci(vs_authors)
     summary["excess_verdict"] = verdict(summary["excess_ci"], lambda e: e <= EXCESS_TARGET)
     summary["ours/authors_verdict"] = verdict(summary["ours/authors_ci"], lambda r: r < 1)
+    if f"base/{mode}" in samples:
+        base = samples[f"base/{mode}"]
+        base_excess = [(b - p) / d for p, b, d in zip(plain, base, draws)]
+        ratio = [(o - p) / (b - p) for p, o, b in zip(plain, ours, base)]
+        low, high = BASELINE_TARGET
+        summary |= {"base excess": statistics.median(base_excess),
+                    "base/authors": statistics.median(b / a for b, a in zip(base, authors)),
+                    "excess/base": statistics.median(ratio), "excess/base_ci": median_ci(ratio)}
+        lo, hi = summary["excess/base_ci"]  # met: inside the range; missed: disjoint from it
+        summary["excess/base_verdict"] = ("met" if low <= lo and hi <= high else
+                                          "missed" if hi < low or lo > high else "undecided")
     return summary
 
 
@@ -195,6 +230,8 @@ def main():
     parser.add_argument("--steps", type=int, default=6,
                         help="step indices per round (6 = one layer cycle of the MLP)")
     parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--baseline", metavar="CHECKOUT", default=None,
+                        help="also time this other checkout's NoiseInjector, interleaved")
     args = parser.parse_args()
     if args.rounds < 6:
         parser.error(f"--rounds must be at least 6 for a 95% interval of the median, "
@@ -203,6 +240,7 @@ def main():
         parser.error(f"--steps must be at least 1, got {args.steps}")
     if args.threads:
         torch.set_num_threads(args.threads)
+    baseline = load_injector(args.baseline) if args.baseline else None
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU; "
           f"{args.rounds} rounds of {args.steps} interleaved steps; times: medians in ms per "
           f"step; excess and ratios: medians of per-round values [95% interval]; targets: "
@@ -211,7 +249,8 @@ def main():
               f"{'excess [95%]':>19} {'':9} {'ours/plain':>10} {'ours/authors [95%]':>24}")
     print(header)
     for name in args.models:
-        samples, n_params = benchmark(name, args.modes, args.rounds, args.steps)
+        samples, n_params = benchmark(name, args.modes, args.rounds, args.steps,
+                                      baseline=baseline)
         for mode in args.modes:
             t = summarize(samples, mode)
             print(f"{name:9} {mode:6} {t['plain']*1e3:8.2f} {t['ours']*1e3:8.2f} "
@@ -220,6 +259,12 @@ def main():
                   f"{t['excess_verdict']:9} {t['ours/plain']:10.2f} "
                   f"{t['ours/authors']:5.2f} {_interval(t['ours/authors_ci']):>12} "
                   f"{t['ours/authors_verdict']}")
+            if baseline is not None:
+                low, high = BASELINE_TARGET
+                print(f"{'':9} {'':6} baseline: excess {t['base excess']:.2f}, ours/authors "
+                      f"{t['base/authors']:.2f}; this excess / baseline's "
+                      f"{t['excess/base']:.3f} {_interval(t['excess/base_ci'])} "
+                      f"(target {low}-{high}: {t['excess/base_verdict']})")
         print(f"{'':9} ({n_params / 1e6:.2f}M parameters)")
 
 
