@@ -50,10 +50,12 @@ def test_bad_config_fails_before_any_job(tmp_path):
 
 
 def training_jobs(scale: str) -> int:
-    """Number of train_network jobs of a scale: runs per experiment times seeds."""
+    """Number of train_network jobs of a scale: runs per experiment times its seeds (its own
+    n_seeds, else networks.n_seeds), the width sweep's experiments included."""
     networks = validate_config(yaml.safe_load((ROOT / "config" / f"{scale}.yaml").read_text()),
                                ROOT / "config" / "schema.yaml")["networks"]
-    return networks["n_seeds"] * sum(len(runs(e)) for e in networks["experiments"].values())
+    return sum(len(runs(e)) * (e["n_seeds"] or networks["n_seeds"])
+               for e in networks["experiments"].values())
 
 
 def test_configfile_replaces_the_default_scale(tmp_path):
