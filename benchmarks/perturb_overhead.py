@@ -30,7 +30,7 @@ package) as one more interleaved variant, ``base``, and prints per mode its exce
 ours/authors, and the per-round ratio of this checkout's excess to the baseline's with its 95%
 interval, against the target 0.95 <= ratio <= 1.05 (no slower, no faster, within 5%):
 
-    python benchmarks/perturb_overhead.py --baseline ../main
+    python benchmarks/perturb_overhead.py --baseline /path/to/another/checkout
 """
 
 from __future__ import annotations

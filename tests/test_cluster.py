@@ -197,7 +197,7 @@ def test_aggregation_and_figures_ran_locally(cluster_run):
     comments = {job["comment"] for job in cluster_run["jobs"].values()}
     assert not any(c.startswith(("rule_aggregate", "rule_network_figure", "rule_network_claims"))
                    for c in comments)
-    assert len(list((cluster_run["workdir"] / "results/networks").glob("*/summary.csv"))) == 7
+    assert len(list((cluster_run["workdir"] / "results/networks").glob("*/summary.csv"))) == 7 + 2  # + the smoke sweep's widths 4, 8
 
 
 def test_cancelled_job_is_retried_resumes_and_matches_an_uninterrupted_run(cluster_run,

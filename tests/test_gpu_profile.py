@@ -2,6 +2,7 @@
 resources come from config/paper.yaml through rule train_network and the profile), and how many
 of each experiment the profile lets run at once on one GPU, against profiles/default's one."""
 
+import copy
 import os
 import re
 import subprocess
@@ -11,13 +12,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from noise_injection.workflow.config import validate_config
+
 ROOT = Path(__file__).resolve().parents[1]
 CORES = 16  # the CPU cores of a typical one-GPU node (the H200 machine of gpu_check: 16)
 
 #: jobs of each paper experiment at once under profiles/one-gpu with --cores 16: the card's
 #: 72000 MB over each job's declared gpu_mem_mb, capped by 16 cores / 1 thread per job
 EXPECTED_AT_ONCE = {"mlp3_narrow": 16, "mlp3_wide": 16, "mlp5_narrow": 16, "mlp5_wide": 12,
-                    "toy_cnn": 16, "fcnn": 16, "resnet18": 4}
+                    "toy_cnn": 16, "fcnn": 16, "resnet18": 4,
+                    # the width sweep: 3,500 MB each, 20 fit the card, the 16 cores cap them
+                    **{f"width_sweep_w{w}": 16 for w in (125, 250, 500, 1000, 2000, 5000)}}
 
 
 def training_jobs(profile: str, workdir: Path) -> list[dict]:
@@ -66,9 +71,11 @@ def test_one_gpu_profile_runs_several_paper_jobs_at_once_within_the_card(tmp_pat
     limits = profile["resources"]
     assert "gpu" not in limits  # one card, shared: only its memory is counted
     jobs = training_jobs("one-gpu", tmp_path)
-    experiments = paper_config["networks"]["experiments"]
+    experiments = validate_config(copy.deepcopy(paper_config),
+                                  ROOT / "config" / "schema.yaml")["networks"]["experiments"]
     per_experiment = {name: sum(j["experiment"] == name for j in jobs) for name in experiments}
-    assert len(jobs) == 120 and min(per_experiment.values()) > 0
+    # the paper's 120 runs and the width sweep's 6 widths x 13 settings x 3 seeds
+    assert len(jobs) == 120 + 6 * 13 * 3 and min(per_experiment.values()) > 0
     for job in jobs:
         declared = experiments[job["experiment"]]["resources"]["gpu_mem_mb"]
         assert job["gpu_mem_mb"] == declared > 0  # from the config, through the rule

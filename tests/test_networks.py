@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from noise_injection.workflow.config import ConfigError, validate_config
-from noise_injection.networks.experiments import EXPERIMENTS, configured, experiment_problems, run_paths, runs, sigma_label, swept
+from noise_injection.networks.experiments import EXPERIMENTS, configured, experiment_problems, run_paths, runs, seeds, sigma_label, swept, trained
 from noise_injection.networks.runs import history_arrays
 from noise_injection.networks.summary import summarize
 
@@ -100,10 +100,11 @@ def test_paper_dry_run_lists_every_run_and_tags_it_gpu(tmp_path):
         listed.add((wc["experiment"], wc["scheme"], wc["sigma"], int(wc["seed"])))
         assert re.search(r"resources: .*\bgpu=1\b", block), block
     networks = load("paper")["networks"]
-    expected = {(name, scheme, sigma, seed) for name in EXPERIMENTS
+    expected = {(name, scheme, sigma, seed) for name in trained(networks)
                 for scheme, sigma in runs(networks["experiments"][name])
-                for seed in range(3)}
-    assert len(blocks) == len(expected) == 120
+                for seed in seeds(networks, name)}
+    # the paper's 120 runs, and the width sweep's: 6 widths x (GD + 2 schemes x 6 sigmas) x 3 seeds
+    assert len(blocks) == len(expected) == 120 + 6 * 13 * 3
     assert listed == expected
 
 

@@ -172,6 +172,8 @@ def fragments(root: Path, readme: str, record: dict | None) -> dict[str, str]:
     shapes = paper_shapes(readme)
     gpu_hours = sum(hours for _, hours in shapes.values())
     training = sum(job.rule.name == "train_network" for job in paper.jobs)
+    swept = sum(job.rule.name == "train_network" and "sweep" in job.wildcards["experiment"]
+                for job in paper.jobs)
     measured = {"default-run": NOT_MEASURED,
                 "stage-times": f"The stages' run times: {NOT_MEASURED}."}
     if record:
@@ -191,9 +193,11 @@ def fragments(root: Path, readme: str, record: dict | None) -> dict[str, str]:
         **measured,
         "gallery": f"\n{gallery_table(quick, paper, record, shapes)}\n",  # a table starts a line
         "paper-jobs": (f"{len(paper.jobs)} jobs (a dry run's count), {training} of them GPU "
-                       f"training runs, about {gpu_hours:.0f} GPU-hours by the estimates of "
-                       f"the paper-shapes table"),
-        "paper-gpu-hours": f"All experiments: about {gpu_hours:.0f} GPU-hours.",
+                       f"training runs ({swept} of the width sweep, beyond the paper), about "
+                       f"{gpu_hours:.0f} GPU-hours for the paper's experiments by the "
+                       f"estimates of the paper-shapes table (the width sweep's not estimated)"),
+        "paper-gpu-hours": (f"The paper's experiments: about {gpu_hours:.0f} GPU-hours (the "
+                            f"width sweep's {swept} runs not estimated)."),
     }
 
 
