@@ -101,23 +101,48 @@ def mark_nonpositive(ax, x, counts, color: str, **kwargs):
 
 
 def draw_paper(ax, x, y, read_low, read_high, band_low=None, band_high=None, *,
-               color: str, **kwargs):
+               color: str, bars: bool = False, **kwargs):
     """One of the paper's series read off its figure, on ``ax``: the curve dashed
     (:data:`PAPER_STYLE`) in ``color``, its reading error as a shade from ``read_low`` to
-    ``read_high``, and the paper's own band (``band_low``, ``band_high``, NaN where it was not
-    resolved; each edge on its own) as bars with a cap at each edge read."""
+    ``read_high``, and the paper's own band (``band_low``, ``band_high``; NaN where an edge was
+    too thin to resolve, i.e. within the line): hatched between its edges (a curve), or with
+    ``bars`` a bar from the point to each edge read, capped (points)."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     ax.fill_between(x, read_low, read_high, color=color, alpha=0.3, lw=0)
     line = ax.plot(x, y, color=color, **PAPER_STYLE, **kwargs)[0]
-    for edge in (band_low, band_high):
-        if edge is None:
-            continue
-        edge = np.asarray(edge, dtype=float)
-        read = np.isfinite(edge)
-        if read.any():
-            ax.vlines(x[read], y[read], edge[read], color=color, lw=0.8)
-            ax.plot(x[read], edge[read], ls="none", marker="_", ms=5, color=color)
+    edges = [np.full_like(y, np.nan) if e is None else np.asarray(e, dtype=float)
+             for e in (band_low, band_high)]
+    if bars:
+        for edge in edges:
+            read = np.isfinite(edge)
+            ax.vlines(x[read], y[read], edge[read], color=color, lw=0.9)
+            ax.plot(x[read], edge[read], ls="none", marker="_", ms=6, color=color)
+    elif any(np.isfinite(e).any() for e in edges):
+        low, high = (np.where(np.isfinite(e), e, y) for e in edges)
+        ax.fill_between(x, low, high, facecolor="none", edgecolor=color, hatch="/////", lw=0,
+                        alpha=0.6)
     return line
+
+
+def fit_y_to_x_range(ax, margin: float = 0.05) -> None:
+    """Set the y limits of ``ax`` (a linear y axis) to what its lines and bands reach inside
+    its current x limits, with ``margin`` of the range on each side."""
+    lo, hi = ax.get_xlim()
+    ys = []
+    for line in ax.get_lines():
+        if line.get_transform() == ax.transData:
+            xy = np.asarray(line.get_xydata(), dtype=float)
+            ys.append(xy[(xy[:, 0] >= lo) & (xy[:, 0] <= hi), 1])
+    for artist in ax.collections:
+        if artist.get_transform() == ax.transData:
+            for path in artist.get_paths():
+                xy = np.asarray(path.vertices, dtype=float)
+                ys.append(xy[(xy[:, 0] >= lo) & (xy[:, 0] <= hi), 1])
+    y = np.concatenate(ys + [np.array([])])
+    y = y[np.isfinite(y)]
+    if len(y):
+        pad = margin * max(y.max() - y.min(), 1e-12)
+        ax.set_ylim(y.min() - pad, y.max() + pad)
 
 
 def legend_below(fig, handles=None, ncol: int | None = None):
