@@ -100,6 +100,13 @@ rule aggregate_network:
         "../scripts/networks/aggregate.py"
 
 
+def curve_runs(spec, suffix):
+    """The run files of a curves figure's experiments; none for the sigma sweep."""
+    if spec.kind == "sigma_sweep":
+        return []
+    return [p for e in spec.experiments for p in run_paths(e, NETWORKS, suffix)]
+
+
 for _figure, _spec in FIGURES.items():
 
     rule:
@@ -108,6 +115,9 @@ for _figure, _spec in FIGURES.items():
         input:
             curves=[f"results/networks/{e}/curves.csv" for e in _spec.experiments],
             summary=[f"results/networks/{e}/summary.csv" for e in _spec.experiments],
+            # the seeds' own values, for the log axes (the sigma sweep draws finals only)
+            json=curve_runs(_spec, "json"),
+            npz=curve_runs(_spec, "npz"),
         output:
             pdf=f"figures/{_figure}.pdf",
             png=figure_report(_figure, "networks"),

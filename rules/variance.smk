@@ -127,6 +127,9 @@ rule variance_fig1:
     localrule: True
     conda:
         "../envs/analysis.yaml"
+    params:
+        # the paper's readings marked on the colour bars (and the caption's)
+        paper=paper_registry(),
     script:
         "../scripts/variance/fig1.py"
 

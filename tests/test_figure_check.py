@@ -6,7 +6,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from noise_injection.workflow.plotting import check_figure, save_figure, use_style
+from noise_injection.workflow.plotting import (
+    check_figure,
+    geometric_spread,
+    save_figure,
+    use_style,
+)
 
 X = np.arange(1, 11, dtype=float)
 
@@ -85,3 +90,68 @@ def test_save_figure_refuses_a_figure_that_fails_the_check(tmp_path):
     with pytest.raises(ValueError, match="(?s)hard to read.*no label"):
         save_figure(fig, tmp_path / "f.png")
     assert not (tmp_path / "f.png").exists()
+
+
+@pytest.mark.parametrize("draw", ["line", "band", "markers", "reference line"])
+def test_a_legend_over_drawn_data_is_found(draw):
+    """A line, band, row of markers or axhline running through the legend's box in the upper
+    right fails; the same figure with the legend outside the axes passes."""
+    use_style()
+    fig, ax = plt.subplots(figsize=(4, 3))
+    labelled(ax)
+    if draw == "line":
+        ax.plot(X, X, label="rising")
+    elif draw == "band":
+        ax.plot(X, np.ones_like(X), label="flat")
+        ax.fill_between(X, 0.0, 2 * X)
+    elif draw == "markers":
+        ax.plot(X, X, ls="none", marker="o", label="rising")
+    else:
+        ax.plot(X, np.ones_like(X), label="flat")
+        ax.axhline(9.5, label="level")
+    ax.set_ylim(0, 10)
+    ax.legend(loc="upper right")
+    problems = check_figure(fig)
+    assert len(problems) == 1 and "axes 0 (untitled): a legend covers drawn data" in problems[0]
+    ax.get_legend().remove()
+    fig.legend(loc="outside lower center")
+    assert check_figure(fig) == []
+    plt.close(fig)
+
+
+def test_a_legend_in_an_empty_corner_passes():
+    use_style()
+    fig, ax = plt.subplots(figsize=(4, 3))
+    labelled(ax).plot(X, X, label="rising")
+    ax.fill_between(X, X - 1, X + 1)
+    ax.legend(loc="upper left")
+    assert check_figure(fig) == []
+    plt.close(fig)
+
+
+def test_the_geometric_spread_uses_the_positive_values_and_counts_the_others():
+    """Per column: geometric mean and std (ddof=1) of the positive values, by hand."""
+    values = [[1.0, 10.0, -1.0, -3.0],
+              [100.0, 10.0, 2.0, 0.0],
+              [np.nan, 1000.0, 0.0, np.inf]]
+    centre, low, high, nonpositive = geometric_spread(values)
+    s0 = np.exp(np.log(100.0) / np.sqrt(2))  # logs 0 and log 100: std log(100)/sqrt(2)
+    s1 = np.exp(np.std(np.log([10.0, 10.0, 1000.0]), ddof=1))
+    g1 = 10.0 ** (5 / 3)  # (10 * 10 * 1000) ** (1/3)
+    np.testing.assert_allclose(centre[:3], [10.0, g1, 2.0])
+    np.testing.assert_allclose(low[:3], [10.0 / s0, g1 / s1, 2.0])
+    np.testing.assert_allclose(high[:3], [10.0 * s0, g1 * s1, 2.0])
+    assert np.isnan(centre[3]) and list(nonpositive) == [0, 0, 2, 2]
+
+
+def test_a_twin_axis_with_its_own_label_passes():
+    use_style()
+    fig, ax = plt.subplots()
+    labelled(ax).plot(X, X)
+    twin = ax.twinx()
+    twin.plot(X, 1 / X)
+    twin.set(yscale="log", ylabel="the paper's trace")
+    assert check_figure(fig) == []
+    twin.set_ylabel("")
+    assert check_figure(fig) == ["axes 1 (untitled): y axis has no label"]
+    plt.close(fig)

@@ -61,3 +61,20 @@ def reading_error(number: int, metric: str) -> tuple[str, float]:
     error = panels[names[0]]["reading_error"]["y"]
     kind = "relative" if "relative" in error else "absolute"
     return kind, float(error[kind])
+
+
+#: An ambiguous point (another line overlaps, or its two readings disagree) can be off by a
+#: line width, about this many pixels (README of config/paper_digitized/).
+AMBIGUOUS_PX = 5.0
+
+
+@functools.cache
+def ambiguous_error(number: int, metric: str) -> tuple[str, float]:
+    """The y error of an ambiguous point of a panel, as :func:`reading_error` gives it: the
+    panel's reading error (about ``y_error_px`` pixels; one where the panel names none)
+    scaled to :data:`AMBIGUOUS_PX` pixels, compounding a relative error per pixel."""
+    kind, error = reading_error(number, metric)
+    panels = json.loads((FOLDER / f"fig{number}.json").read_text())["panels"]
+    name = next(p for p, m in PANELS.items() if m == metric and p in panels)
+    pixels = AMBIGUOUS_PX / float(panels[name]["reading_error"].get("y_error_px", 1.0))
+    return kind, ((1 + error) ** pixels - 1 if kind == "relative" else error * pixels)

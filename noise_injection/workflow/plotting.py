@@ -1,7 +1,12 @@
 """One style for every figure, and one way to save it (PDF for papers, PNG for the README and
 the report, from the same figure object) after a readability check: every axis with tick
-labels has a label, no two tick labels of an axis overlap, and nothing drawn on a log axis
-reaches zero or below (a band there would be cut off)."""
+labels has a label, no two tick labels of an axis overlap, nothing drawn on a log axis
+reaches zero or below (a band there would be cut off), and no legend covers drawn data.
+
+The building blocks every figure shares: one spread convention over seeds (:data:`SPREAD`,
+:func:`geometric_spread`), the marks of values a log axis cannot show
+(:func:`mark_nonpositive`), the paper's curves beside ours (:func:`draw_paper`,
+:data:`PAPER_STYLE`) and one legend below the panels (:func:`legend_below`)."""
 
 from __future__ import annotations
 
@@ -14,9 +19,14 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
-from matplotlib.collections import Collection  # noqa: E402
+from matplotlib.collections import (  # noqa: E402
+    Collection,
+    LineCollection,
+    PathCollection,
+)
 from matplotlib.path import Path as MplPath  # noqa: E402
 from matplotlib.ticker import NullFormatter  # noqa: E402
+from matplotlib.transforms import Bbox, blended_transform_factory  # noqa: E402
 
 #: One colour per noise scheme, used by every figure.
 SCHEME_COLORS = {
@@ -51,6 +61,106 @@ def use_style() -> None:
     })
 
 
+#: The one spread over seeds of every figure, named in every caption: a band or bar is the
+#: mean +- 1 std (ddof=1) over the seeds; on a log axis the geometric mean times / divided by
+#: the geometric std of the positive values (:func:`geometric_spread`).
+SPREAD = ("mean ± 1 std over seeds (log axes: geometric mean ×/÷ geometric std of the "
+          "positive values)")
+#: How the paper's curves read off its figures are drawn: dashed, in the scheme's colour.
+PAPER_STYLE = {"ls": "--", "lw": 1.3}
+
+
+def geometric_spread(values) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(centre, low, high, n_nonpositive) per column of ``values`` (seeds x points) for a log
+    axis: the geometric mean g = exp(mean log v) and g / s, g * s with s = exp(std log v)
+    (ddof=1; s = 1 for a single value), over the finite values v > 0 of the column, so that no
+    band reaches zero; NaN where none is positive. ``n_nonpositive`` counts the finite values
+    <= 0, which a log axis cannot show (:func:`mark_nonpositive` marks them)."""
+    v = np.atleast_2d(np.asarray(values, dtype=float))
+    positive = np.isfinite(v) & (v > 0)
+    logs = np.log(np.where(positive, v, 1.0))
+    n = positive.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, (logs * positive).sum(axis=0) / n, np.nan)
+        squares = (((logs - mean) ** 2) * positive).sum(axis=0)
+        std = np.where(n > 1, np.sqrt(squares / (n - 1)), 0.0)
+    centre, spread = np.exp(mean), np.exp(std)
+    nonpositive = (np.isfinite(v) & (v <= 0)).sum(axis=0)
+    return centre, centre / spread, centre * spread, nonpositive
+
+
+def mark_nonpositive(ax, x, counts, color: str, **kwargs):
+    """A downward triangle at the bottom edge of ``ax`` at each ``x`` where ``counts`` > 0: a
+    value there is <= 0 and so not on the log axis. Returns the line (None if nothing)."""
+    x, counts = np.asarray(x, dtype=float), np.asarray(counts)
+    if not (counts > 0).any():
+        return None
+    return ax.plot(x[counts > 0], np.full((counts > 0).sum(), 0.0), ls="none", marker="v",
+                   ms=5, color=color, clip_on=False, **kwargs,
+                   transform=blended_transform_factory(ax.transData, ax.transAxes))[0]
+
+
+def draw_paper(ax, x, y, read_low, read_high, band_low=None, band_high=None, *,
+               color: str, bars: bool = False, **kwargs):
+    """One of the paper's series read off its figure, on ``ax``: the curve dashed
+    (:data:`PAPER_STYLE`) in ``color``, its reading error as a shade from ``read_low`` to
+    ``read_high``, and the paper's own band (``band_low``, ``band_high``; NaN where an edge was
+    too thin to resolve, i.e. within the line): hatched between its edges (a curve), or with
+    ``bars`` a bar from the point to each edge read, capped (points)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ax.fill_between(x, read_low, read_high, color=color, alpha=0.3, lw=0)
+    line = ax.plot(x, y, color=color, **PAPER_STYLE, **kwargs)[0]
+    edges = [np.full_like(y, np.nan) if e is None else np.asarray(e, dtype=float)
+             for e in (band_low, band_high)]
+    if bars:
+        for edge in edges:
+            read = np.isfinite(edge)
+            ax.vlines(x[read], y[read], edge[read], color=color, lw=0.9)
+            ax.plot(x[read], edge[read], ls="none", marker="_", ms=6, color=color)
+    elif any(np.isfinite(e).any() for e in edges):
+        low, high = (np.where(np.isfinite(e), e, y) for e in edges)
+        ax.fill_between(x, low, high, facecolor="none", edgecolor=color, hatch="/////", lw=0,
+                        alpha=0.6)
+    return line
+
+
+def fit_y_to_x_range(ax, margin: float = 0.05) -> None:
+    """Set the y limits of ``ax`` (a linear y axis) to what its lines and bands reach inside
+    its current x limits, with ``margin`` of the range on each side."""
+    lo, hi = ax.get_xlim()
+    ys = []
+    for line in ax.get_lines():
+        if line.get_transform() == ax.transData:
+            xy = np.asarray(line.get_xydata(), dtype=float)
+            ys.append(xy[(xy[:, 0] >= lo) & (xy[:, 0] <= hi), 1])
+    for artist in ax.collections:
+        if artist.get_transform() == ax.transData:
+            for path in artist.get_paths():
+                xy = np.asarray(path.vertices, dtype=float)
+                ys.append(xy[(xy[:, 0] >= lo) & (xy[:, 0] <= hi), 1])
+    y = np.concatenate(ys + [np.array([])])
+    y = y[np.isfinite(y)]
+    if len(y):
+        pad = margin * max(y.max() - y.min(), 1e-12)
+        ax.set_ylim(y.min() - pad, y.max() + pad)
+
+
+def legend_below(fig, handles=None, ncol: int | None = None):
+    """One legend for the whole figure below its panels, outside every axes (constrained
+    layout makes room): ``handles``, else every labelled artist of every axes, each label
+    once."""
+    if handles is None:
+        named = {}
+        for ax in fig.axes:
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                named.setdefault(label, handle)
+        handles = [h for label, h in named.items() if not label.startswith("_")]
+    if not handles:
+        return None
+    return fig.legend(handles=handles, loc="outside lower center",
+                      ncol=ncol or min(len(handles), 3), fontsize=8)
+
+
 def _tick_labels(axis, renderer):
     return [t for t in axis.get_ticklabels(which="both")
             if t.get_visible() and t.get_text() and t.get_window_extent(renderer).width > 0]
@@ -76,8 +186,75 @@ def _titles_and_labels(fig):
         yield fig._suptitle
     for ax in fig.axes:
         yield from (ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label)
-        if ax.get_legend() is not None:
-            yield from ax.get_legend().get_texts()
+    for legend in _legends(fig):
+        yield from legend.get_texts()
+
+
+def _legends(fig):
+    """Every visible legend of ``fig``: the axes' and the figure's own."""
+    legends = [ax.get_legend() for ax in fig.axes] + list(fig.legends)
+    return [legend for legend in legends if legend is not None and legend.get_visible()]
+
+
+def _no_style(style) -> bool:
+    return style in (None, "None", "none", "", " ")
+
+
+def _finite_runs(xy):
+    """The runs of consecutive finite rows of an (n, 2) array."""
+    finite = np.isfinite(xy).all(axis=1)
+    edges = np.flatnonzero(np.diff(np.r_[0, finite.astype(int), 0]))
+    return [xy[a:b] for a, b in zip(edges[::2], edges[1::2])]
+
+
+def _covered(region: Bbox, ax) -> str | None:
+    """The label of the first line, marker, band, error bar or mesh of ``ax`` that reaches into
+    ``region`` (display coordinates), None if nothing does; reference lines spanning the
+    axes (axhline) count, shaded spans and grid lines do not."""
+    for line in ax.get_lines():
+        if not line.get_visible():
+            continue
+        xy = line.get_transform().transform(np.asarray(line.get_xydata(), dtype=float))
+        for run in _finite_runs(xy):
+            if not _no_style(line.get_marker()) and any(region.contains(*p) for p in run):
+                return line.get_label()
+            if (not _no_style(line.get_linestyle()) and len(run) > 1
+                    and MplPath(run).intersects_bbox(region, filled=False)):
+                return line.get_label()
+    for artist in ax.collections:
+        if not (isinstance(artist, Collection) and artist.get_visible()):
+            continue
+        if isinstance(artist, PathCollection):  # scatter: markers at offsets
+            points = artist.get_offset_transform().transform(artist.get_offsets())
+            if any(region.contains(*p) for p in points if np.isfinite(p).all()):
+                return artist.get_label()
+            continue
+        faces = np.atleast_2d(artist.get_facecolor())
+        filled = (not isinstance(artist, LineCollection) and faces.size > 0
+                  and faces[:, 3].max() > 0)
+        transform = artist.get_transform()
+        for path in artist.get_paths():
+            vertices = transform.transform(np.asarray(path.vertices, dtype=float))
+            vertices = vertices[np.isfinite(vertices).all(axis=1)]
+            if len(vertices) and MplPath(vertices).intersects_bbox(region, filled=filled):
+                return artist.get_label()
+    return None
+
+
+def _legend_problems(fig, renderer) -> list[str]:
+    """A line for each axes whose drawn data a legend covers."""
+    problems = []
+    for legend in _legends(fig):
+        box = legend.get_window_extent(renderer)
+        for n, ax in enumerate(fig.axes):
+            region = Bbox.intersection(box, ax.bbox) if ax.get_visible() else None
+            if region is None or region.width < 1 or region.height < 1:
+                continue
+            label = _covered(region, ax)
+            if label is not None:
+                problems.append(f"axes {n} ({ax.get_title() or ax.get_label() or 'untitled'}): "
+                                f"a legend covers drawn data ({label!r})")
+    return problems
 
 
 def _outside(fig, text, renderer) -> bool:
@@ -90,7 +267,8 @@ def _outside(fig, text, renderer) -> bool:
 def check_figure(fig) -> list[str]:
     """Readability problems of ``fig``, one line each: a title, label or legend entry cut off at
     the figure's edge, an axis with tick labels but no label, two overlapping tick labels of
-    one axis, a value <= 0 drawn on a log axis."""
+    one axis, a value <= 0 drawn on a log axis, a legend over a drawn line, marker, band,
+    error bar or mesh."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     problems = [f"text cut off at the figure's edge: {t.get_text()!r}"
@@ -100,6 +278,8 @@ def check_figure(fig) -> list[str]:
             continue
         name = f"axes {n} ({ax.get_title() or ax.get_label() or 'untitled'})"
         for which, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+            if not axis.get_visible():  # the shared axis of a twin
+                continue
             labels = _tick_labels(axis, renderer)
             if labels and not axis.get_label_text():
                 problems.append(f"{name}: {which} axis has no label")
@@ -110,7 +290,7 @@ def check_figure(fig) -> list[str]:
                 values = np.concatenate([*_drawn_values(ax, "xy".index(which)), []])
                 if (values[np.isfinite(values)] <= 0).any():
                     problems.append(f"{name}: something drawn reaches <= 0 on log {which} axis")
-    return problems
+    return problems + _legend_problems(fig, renderer)
 
 
 def _overlap(labels, renderer) -> bool:
