@@ -20,10 +20,14 @@ result with the baseline run:
 
 It writes docs/travel.md (the tables, generated), docs/travel/files.csv and
 docs/travel/claims.csv (every comparison) and config/travel.yaml (per tolerance the measured
-travel, and the fragile verdicts; read by noise_injection.workflow.tolerances and the tests).
+travel, the files no tolerance covers yet, and the fragile verdicts; read by
+noise_injection.workflow.tolerances and the tests), then regenerates the README's fragments
+(its tolerance table reads config/travel.yaml). A tolerance is sized by hand from what it
+prints: at least twice the largest difference measured (tests/test_tolerances.py).
 
     python benchmarks/travel.py --workdir /tmp/travel                  # quick scale, all variants
     python benchmarks/travel.py --workdir /tmp/travel-smoke --scale smoke --out /tmp/travel-out
+    python benchmarks/travel.py --workdir /tmp/travel --targets finite variance   # a part only
 
 Each variant runs in WORKDIR/<variant> and resumes: a second call reruns only what a killed run
 left unfinished or what the code changed since (Snakemake's own rerun rules; the clone is moved
@@ -175,10 +179,12 @@ def prepare_clone(folder: Path, variant: Variant, revision: str, scale: str) -> 
     marker.write_text(json.dumps(definition, indent=1) + "\n")
 
 
-def run_variant(folder: Path, variant: Variant, scale: str) -> float:
-    """Snakemake at ``scale`` in ``folder`` under the variant's environment; its wall time."""
+def run_variant(folder: Path, variant: Variant, scale: str, targets: tuple = ()) -> float:
+    """Snakemake at ``scale`` in ``folder`` under the variant's environment (``targets``, or
+    every figure); its wall time."""
     env = _environment(variant, folder)
-    base = [sys.executable, "-m", "snakemake", "--cores", str(CORES), "--configfile",
+    # targets first: --configfile and --set-threads take every word that follows them
+    base = [sys.executable, "-m", "snakemake", *targets, "--cores", str(CORES), "--configfile",
             SCALES[scale], *variant.snakemake_args]
     log = folder / "travel-snakemake.log"
     subprocess.run([*base, "--unlock"], cwd=folder, env=env, capture_output=True, check=True)
@@ -354,19 +360,19 @@ def compare_claims(base: Path, other: Path, variant: str, table: str = "results/
     return rows
 
 
-def measure(workdir: Path, scale: str, names: list[str] | None) -> dict:
+def measure(workdir: Path, scale: str, names: list[str] | None, targets: tuple = ()) -> dict:
     """Run (or resume) every variant and compare; returns what the writers need."""
     revision = _git("rev-parse", "HEAD")
     if _git("status", "--porcelain", "--untracked-files=no"):
         print(f"note: the working tree has uncommitted changes; measuring HEAD {revision[:7]}",
               file=sys.stderr)
     chosen = [v for v in variants() if names is None or v.name in names or v.name == "baseline"]
-    runs, files, claims, pairs = {}, [], [], {}
+    runs = {}
     for variant in chosen:
         folder = workdir / variant.name
         prepare_clone(folder, variant, revision, scale)
         print(f"[travel] {variant.name}: {variant.what}", flush=True)
-        wall = run_variant(folder, variant, scale)
+        wall = run_variant(folder, variant, scale, targets)
         shipped = rebuild_shipped(folder, variant)
         seen = observed_numerics(folder)
         problems = check_numerics(variant, seen)
@@ -375,6 +381,13 @@ def measure(workdir: Path, scale: str, names: list[str] | None) -> dict:
         runs[variant.name] = {"variant": variant, "folder": folder, "wall_s": wall,
                               "seen": seen, "shipped": shipped}
         print(f"[travel] {variant.name}: {wall:.0f} s", flush=True)
+    return {**compare(runs, revision, scale), "targets": list(targets)}
+
+
+def compare(runs: dict, revision: str, scale: str) -> dict:
+    """Every variant's results against the baseline's, and every shipped rebuild against the
+    shipped tables."""
+    files, claims, pairs = [], [], {}
     base = runs["baseline"]["folder"]
     for name, run in runs.items():
         # the shipped rebuild is compared with the shipped files, so the baseline's too
@@ -419,6 +432,15 @@ def tolerance_use(pairs: dict) -> dict:
     return out
 
 
+def uncovered(files: pd.DataFrame) -> list[str]:
+    """Compared files that no tolerance covers (the combined claims table repeats the stages'
+    and is left out): each needs a tolerance sized from this measurement."""
+    known = tolerances().values()
+    names = sorted(set(files["file"])) if len(files) else []
+    return [f for f in names if f != "results/claims.csv"
+            and not any(t.covers(f) for t in known)]
+
+
 def fragile(claims: pd.DataFrame) -> list[dict]:
     """Claim rows of the quick-scale table whose verdict word changed under a variant."""
     quick = claims[claims["table"] == "results/claims.csv"] if len(claims) else claims
@@ -443,7 +465,9 @@ def markdown(result: dict, use: dict, fragile_rows: list[dict]) -> str:
     runs, files, claims = result["runs"], result["files"], result["claims"]
     machine = _cpu_model()
     lines = [MARKERS[0], "", "# How far the numbers travel", "",
-             f"Generated by `{COMMAND}` ({result['scale']} scale, revision "
+             f"Generated by `{COMMAND}` ({result['scale']} scale"
+             f"{', targets ' + ' '.join(result['targets']) if result.get('targets') else ''}, "
+             f"revision "
              f"{result['revision'][:7]}, {date.today().isoformat()}) on one machine ({machine}, "
              f"{os.cpu_count()} cores, {platform.platform()}) that imitates others: each "
              f"variant runs the {result['scale']} scale from a fresh clone under its own "
@@ -471,6 +495,9 @@ def markdown(result: dict, use: dict, fragile_rows: list[dict]) -> str:
     for name, u in use.items():
         lines.append(f"| `{name}` | {known[name].stage} | {u['values']} | {_g(u['max_abs'])} | "
                      f"{_g(u['max_rel'])} | {u['rtol']:g} | {u['atol']:g} | {u['outside']} |")
+    missing = uncovered(files)
+    if missing:
+        lines += ["", "No tolerance covers (yet): " + ", ".join(f"`{f}`" for f in missing) + "."]
     lines += ["", "## Per stage and variant", "",
               "Values changed / compared, largest absolute and relative difference, changed "
               "words (statuses, verdicts and text), over the stage's files.", "",
@@ -553,14 +580,16 @@ def _cpu_model() -> str:
 def write(result: dict, out: Path, config_out: Path) -> None:
     use = tolerance_use(result["pairs"])
     fragile_rows = fragile(result["claims"])
+    missing = uncovered(result["files"])
     (out / "travel").mkdir(parents=True, exist_ok=True)
     result["files"].to_csv(out / "travel" / "files.csv", index=False)
     result["claims"].to_csv(out / "travel" / "claims.csv", index=False)
     (out / "travel.md").write_text(markdown(result, use, fragile_rows))
     record = {"generated_by": COMMAND, "revision": result["revision"], "scale": result["scale"],
+              "targets": result.get("targets") or "every figure",
               "date": date.today().isoformat(), "machine": _cpu_model(),
               "variants": {n: r["variant"].what for n, r in result["runs"].items()},
-              "tolerances": use, "fragile": fragile_rows}
+              "tolerances": use, "uncovered": missing, "fragile": fragile_rows}
     header = ("# Generated by benchmarks/travel.py (do not edit): how far the numbers moved when\n"
               "# this machine imitated others (docs/travel.md); per tolerance of\n"
               "# config/tolerances.yaml the largest differences it covers, and the claim rows\n"
@@ -568,6 +597,12 @@ def write(result: dict, out: Path, config_out: Path) -> None:
     config_out.write_text(header + yaml.safe_dump(json.loads(json.dumps(record, default=_plain)),
                                                   sort_keys=False, width=100))
     print(f"wrote {out / 'travel.md'}, {out / 'travel'}/files.csv, claims.csv, {config_out}")
+    for name, u in use.items():
+        print(f"{name}: largest difference {u['max_abs']:.3g} (abs.), {u['max_rel']:.3g} (rel.); "
+              f"{u['outside']} of {u['values']} outside rtol {u['rtol']:g} / atol {u['atol']:g}")
+    if missing:
+        print("no tolerance of config/tolerances.yaml covers: " + ", ".join(missing) + "; add "
+              "one per stage, at least twice the largest difference measured (docs/travel.md)")
 
 
 def _plain(x):
@@ -585,6 +620,8 @@ def main(argv=None) -> int:
     parser.add_argument("--scale", choices=sorted(SCALES), default="quick")
     parser.add_argument("--variants", nargs="+", default=None,
                         help="only these (the baseline always runs); default: all")
+    parser.add_argument("--targets", nargs="+", default=(),
+                        help="Snakemake targets (default: every figure), e.g. finite variance")
     parser.add_argument("--out", type=Path, default=ROOT / "docs",
                         help="where travel.md and travel/*.csv go (default: docs/)")
     parser.add_argument("--config-out", type=Path, default=None,
@@ -597,8 +634,13 @@ def main(argv=None) -> int:
         parser.error(f"unknown variant(s) {sorted(unknown)}; this machine has {sorted(known)}")
     config_out = args.config_out or (ROOT / "config" / "travel.yaml" if args.scale == "quick"
                                      else args.out / "travel.yaml")
-    result = measure(args.workdir.resolve(), args.scale, args.variants)
+    result = measure(args.workdir.resolve(), args.scale, args.variants, tuple(args.targets))
     write(result, args.out, config_out)
+    if config_out == ROOT / "config" / "travel.yaml":  # the README's table reads it
+        from noise_injection.workflow import gallery, tolerances as T
+
+        T.travel.cache_clear()
+        gallery.main([])
     return 0
 
 

@@ -84,15 +84,19 @@ def test_unknown_or_incomplete_tolerances_are_refused(tmp_path):
 
 
 def test_each_tolerance_covers_the_measured_travel_with_margin():
-    """Sized from the measurement, not guessed: benchmarks/travel.py's largest difference among
-    the numbers each tolerance covers is at most 1/MARGIN of it (in atol or in rtol, either of
-    which alone bounds every value), and no measured value lay outside."""
-    measured = T.travel().get("tolerances", {})
+    """Sized from the measurement, not guessed: every tolerance was measured, every number
+    measured has a tolerance, and benchmarks/travel.py's largest difference among the numbers
+    each tolerance covers is at most 1/MARGIN of it (in atol or in rtol, either of which alone
+    bounds every value), with no measured value outside."""
+    travel = T.travel()
+    measured = travel.get("tolerances", {})
     if not measured:
-        pytest.skip("no travel measurement (python benchmarks/travel.py --workdir DIR)")
-    assert set(measured) == set(T.tolerances()), "a tolerance without a measurement is a guess"
-    for name, m in measured.items():
-        t = T.tolerance(name)
+        pytest.skip("the travel is not measured yet: no config/travel.yaml (python "
+                    "benchmarks/travel.py --workdir DIR writes it)")
+    assert set(T.tolerances()) <= set(measured), "a tolerance without a measurement is a guess"
+    assert not travel["uncovered"], f"measured numbers without a tolerance: {travel['uncovered']}"
+    for name, t in T.tolerances().items():
+        m = measured[name]
         assert m["outside"] == 0, name
         assert t.atol >= MARGIN * m["max_abs"] or t.rtol >= MARGIN * m["max_rel"], (
             f"{name}: rtol {t.rtol:g} / atol {t.atol:g} against measured {m}")

@@ -88,7 +88,7 @@ def close(a, b, tol: Tolerance) -> np.ndarray:
     """Elementwise ``|a - b| <= atol + rtol * |a|``; NaN matches NaN, an infinity itself."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     with np.errstate(invalid="ignore"):
-        near = np.abs(a - b) <= tol.atol + tol.rtol * np.abs(a)
+        near = (np.abs(a - b) <= tol.atol + tol.rtol * np.abs(a)) & np.isfinite(a) & np.isfinite(b)
     return near | (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & (a == b))
 
 
