@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from noise_injection.workflow import gallery, quicknumbers
-from noise_injection.workflow.tolerances import close, fragile_claims, tolerance
+from noise_injection.workflow.tolerances import close, fragile_claims, tolerance, tolerances
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORD = (json.loads((ROOT / gallery.RECORD).read_text())
@@ -63,6 +63,8 @@ STAGE_TOLERANCE = {"C1": "quick_finite", "C2": "quick_finite", "C3": "quick_fini
 def test_readme_stage_numbers_are_those_of_the_default_results_within_tolerance():
     quick_results()
     recorded = RECORD.get("numbers") or pytest.skip("the record holds no stage numbers")
+    if not set(STAGE_TOLERANCE.values()) <= set(tolerances()):
+        pytest.skip("no measured tolerance yet for a rerun of these stages (benchmarks/travel.py)")
     here = quicknumbers.record_numbers(ROOT)
     assert close(recorded["calibration"]["sigma"], here["calibration"]["sigma"],
                  tolerance("quick_variance"))
@@ -73,6 +75,22 @@ def test_readme_stage_numbers_are_those_of_the_default_results_within_tolerance(
         if r["estimate"] is not None:
             assert close(r["estimate"], mine["estimate"], tolerance(STAGE_TOLERANCE[r["claim"]])), r
         assert mine["verdict"] == r["verdict"] or r["claim"] in fragile, r
+
+
+def test_travel_table_says_plainly_when_the_travel_is_not_measured(monkeypatch):
+    """Without config/travel.yaml the README claims no tolerance for a rerun and no fragile
+    verdicts ("none" would be a finding); with one it names the fragile rows."""
+    monkeypatch.setattr(gallery, "travel", lambda: {})
+    text = gallery.travel_table()
+    assert "**not measured yet**" in text and "is not known" in text and "none" not in text
+    fragile = [{"claim": "C5", "row": "C5a", "verdict": "reproduced",
+                "seen": {"torch_default": "inconclusive"}}]
+    monkeypatch.setattr(gallery, "travel", lambda: {"revision": "abcdef0", "machine": "m",
+                                                    "scale": "quick", "variants": {"x": "y"}})
+    monkeypatch.setattr(gallery, "fragile_verdicts", lambda: fragile)
+    text = gallery.travel_table()
+    assert "not measured yet" not in text
+    assert "C5 C5a (reproduced here; torch_default: inconclusive)" in text
 
 
 def test_paper_shapes_table_is_read_row_by_row():

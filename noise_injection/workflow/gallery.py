@@ -180,17 +180,24 @@ def travel_table() -> str:
         seen = f"{m['max_abs']:.2g}, {m['max_rel']:.2g}" if m else "not measured"
         lines.append(f"| `{name}` | {tol.stage} | {tol.rtol:g} | {tol.atol:g} | {seen} | "
                      f"{tol.why} |")
-    fragile = fragile_verdicts()
+    if not measured:
+        return ("\n" + "\n".join(lines) + "\n\nThe travel is **not measured yet**: "
+                "`python benchmarks/travel.py --workdir DIR` measures it (docs/travel.md, "
+                "config/travel.yaml). Until then no tolerance states how far a rerun of the "
+                "quick scale may land from the numbers of this README, and which quick-scale "
+                "verdicts change word on another machine (fragile) is not known.\n")
     words = "; ".join(f"{r['claim']} {r['row']} ({r['verdict']} here; "
                       + ", ".join(f"{v}: {w}" for v, w in r["seen"].items()) + ")"
-                      for r in fragile)
+                      for r in fragile_verdicts())
     source = (f"measured by `python benchmarks/travel.py` at revision "
               f"{str(measured['revision'])[:7]} on {measured['machine']} ({measured['scale']} "
               f"scale, variants: {', '.join(f'`{v}`' for v in measured['variants'])}; all "
-              f"tables in docs/travel.md)" if measured else
-              "not measured yet (`python benchmarks/travel.py --workdir DIR` measures it)")
-    return ("\n" + "\n".join(lines) + f"\n\nTravel {source}. Fragile quick-scale verdicts (their "
-            f"word changed under another variant): {words or 'none'}.\n")
+              f"tables in docs/travel.md)")
+    missing = measured.get("uncovered", [])
+    bare = (f" Measured without a tolerance yet: {', '.join(f'`{f}`' for f in missing)}."
+            if missing else "")
+    return ("\n" + "\n".join(lines) + f"\n\nTravel {source}.{bare} Fragile quick-scale verdicts "
+            f"(their word changed under another variant): {words or 'none'}.\n")
 
 
 def fragments(root: Path, readme: str, record: dict | None) -> dict[str, str]:
