@@ -1,7 +1,9 @@
 """The shipped CPU-scale evidence (results-cpu/, README "Results on real data (CPU)"): its
 network summary and claims tables are what the workflow's functions rebuild from the shipped
-run records, byte for byte; every run record says what it read and how it computed; the
-provenance is complete; the README section is generated from it and current."""
+run records (numbers within the tolerance 'shipped_rebuild' of config/tolerances.yaml, since
+the shipping machine's vectorized sums may add in another order than this one's; keys, counts
+and verdicts exactly); every run record says what it read and how it computed; the provenance
+is complete; the README section is generated from it and current."""
 
 import json
 import re
@@ -10,6 +12,7 @@ import pytest
 
 from noise_injection.networks import data as D
 from noise_injection.workflow import shipped
+from noise_injection.workflow.tolerances import assert_tables_close
 
 pytestmark = pytest.mark.skipif(not shipped.SHIPPED.is_dir(), reason="no results-cpu/ shipped")
 
@@ -19,10 +22,10 @@ def rebuilt():
     return shipped.rebuild_network_tables()
 
 
-def test_shipped_tables_rebuild_identically_from_the_run_records(rebuilt):
+def test_shipped_tables_rebuild_from_the_run_records(rebuilt):
     assert "results/networks/claims.csv" in rebuilt
     for relative, table in rebuilt.items():
-        assert table.to_csv(index=False) == (shipped.SHIPPED / relative).read_text(), relative
+        assert_tables_close(shipped.SHIPPED / relative, table, "shipped_rebuild")
 
 
 def test_every_shipped_run_read_real_fashion_mnist_in_fp32():

@@ -4,7 +4,9 @@
 temporary folder, runs the default (quick) scale there on 2 cores and times it (the install
 excluded), copies the figures' PNGs to ``docs/gallery/``, records the run in
 ``docs/gallery/run.json`` (wall and CPU time, jobs, the runs behind each figure, the claims'
-verdicts) and rewrites the README. Without ``--run`` it only rewrites the README's generated
+verdicts, and the finite and variance numbers the README's stage paragraphs state:
+noise_injection.workflow.quicknumbers) and rewrites the README. ``--numbers-from DIR`` records
+only those numbers, from a finished default run in the clone DIR (its revision stated). Without ``--run`` it only rewrites the README's generated
 fragments (``<!-- generated:NAME -->`` ... ``<!-- /generated:NAME -->``) from that record, the
 DAG of both scales, the configs and the paper-shapes table; ``--check`` fails when they are
 stale (tests/test_gallery.py runs it).
@@ -31,7 +33,9 @@ from noise_injection.workflow.dag import Workflow, read_workflow
 from noise_injection.workflow.generated import sync_files
 from noise_injection.workflow.maps import (caption_title, claims_of, figure_names, named_target,
                                            paper_figure, upstream_files)
+from noise_injection.workflow.quicknumbers import finite_text, record_numbers, variance_text
 from noise_injection.workflow.timings import run_timings, wall_time_behind
+from noise_injection.workflow.tolerances import fragile_verdicts, tolerances, travel
 
 ROOT = Path(__file__).resolve().parents[2]
 GALLERY = Path("docs/gallery")
@@ -73,7 +77,7 @@ def record_run(clone: Path, wall_s: float, cpu_s: float) -> dict:
             "stages": {s: {"runs": int(g["runs"].sum()),
                            "seconds": round(float(g["wall_time_s"].sum()), 1)}
                        for s, g in stages.groupby("stage")},
-            "claims": claim_verdicts(clone / "results")}
+            "claims": claim_verdicts(clone / "results"), "numbers": record_numbers(clone)}
 
 
 def run_default(root: Path = ROOT) -> dict:
@@ -165,6 +169,37 @@ def gallery_table(quick: Workflow, paper: Workflow, record: dict | None, shapes:
     return "\n".join(lines)
 
 
+def travel_table() -> str:
+    """Each tolerance of config/tolerances.yaml with the travel benchmarks/travel.py measured
+    for its numbers (config/travel.yaml), and the quick-scale verdicts that changed word."""
+    measured = travel()
+    lines = ["| tolerance | where it applies | rtol | atol | largest difference measured (abs., "
+             "rel.) | why |", "| --- | --- | ---: | ---: | --- | --- |"]
+    for name, tol in tolerances().items():
+        m = measured.get("tolerances", {}).get(name)
+        seen = f"{m['max_abs']:.2g}, {m['max_rel']:.2g}" if m else "not measured"
+        lines.append(f"| `{name}` | {tol.stage} | {tol.rtol:g} | {tol.atol:g} | {seen} | "
+                     f"{tol.why} |")
+    if not measured:
+        return ("\n" + "\n".join(lines) + "\n\nThe travel is **not measured yet**: "
+                "`python benchmarks/travel.py --workdir DIR` measures it (docs/travel.md, "
+                "config/travel.yaml). Until then no tolerance states how far a rerun of the "
+                "quick scale may land from the numbers of this README, and which quick-scale "
+                "verdicts change word on another machine (fragile) is not known.\n")
+    words = "; ".join(f"{r['claim']} {r['row']} ({r['verdict']} here; "
+                      + ", ".join(f"{v}: {w}" for v, w in r["seen"].items()) + ")"
+                      for r in fragile_verdicts())
+    source = (f"measured by `python benchmarks/travel.py` at revision "
+              f"{str(measured['revision'])[:7]} on {measured['machine']} ({measured['scale']} "
+              f"scale, variants: {', '.join(f'`{v}`' for v in measured['variants'])}; all "
+              f"tables in docs/travel.md)")
+    missing = measured.get("uncovered", [])
+    bare = (f" Measured without a tolerance yet: {', '.join(f'`{f}`' for f in missing)}."
+            if missing else "")
+    return ("\n" + "\n".join(lines) + f"\n\nTravel {source}.{bare} Fragile quick-scale verdicts "
+            f"(their word changed under another variant): {words or 'none'}.\n")
+
+
 def fragments(root: Path, readme: str, record: dict | None) -> dict[str, str]:
     """The text of each generated README fragment, by name (``record``: the measured default
     run, None where this revision has none)."""
@@ -189,8 +224,14 @@ def fragments(root: Path, readme: str, record: dict | None) -> dict[str, str]:
                             f"their result JSONs; Python start-up and scheduling come on "
                             f"top): {stages}."),
         }
+    numbers = (record or {}).get("numbers")
+    unmeasured = ("The quick scale's numbers: not yet recorded for this revision "
+                  f"(`{COMMAND} --run`, or `--numbers-from DIR` for a finished default run "
+                  "in the clone DIR).")
     return {
         **measured,
+        "finite-quick": finite_text(numbers) if numbers else unmeasured,
+        "variance-quick": variance_text(numbers) if numbers else unmeasured,
         "gallery": f"\n{gallery_table(quick, paper, record, shapes)}\n",  # a table starts a line
         "paper-jobs": (f"{len(paper.jobs)} jobs (a dry run's count), {training} of them GPU "
                        f"training runs ({swept} of the width sweep, beyond the paper), about "
@@ -198,6 +239,7 @@ def fragments(root: Path, readme: str, record: dict | None) -> dict[str, str]:
                        f"estimates of the paper-shapes table (the width sweep's not estimated)"),
         "paper-gpu-hours": (f"The paper's experiments: about {gpu_hours:.0f} GPU-hours (the "
                             f"width sweep's {swept} runs not estimated)."),
+        "travel": travel_table(),
     }
 
 
@@ -218,11 +260,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", action="store_true",
                         help="time a default run from a fresh clone of HEAD, refresh the gallery")
+    parser.add_argument("--numbers-from", type=Path, metavar="DIR",
+                        help="record the stage paragraphs' numbers from a finished default run "
+                             "in the clone DIR")
     parser.add_argument("--check", action="store_true",
                         help="fail (exit 1) when the README's generated fragments are stale")
     args = parser.parse_args(argv)
     if args.run:
         run_default()
+    if args.numbers_from:
+        record = json.loads((ROOT / RECORD).read_text())
+        record["numbers"] = record_numbers(args.numbers_from)
+        (ROOT / RECORD).write_text(json.dumps(record, indent=1) + "\n")
     return sync_files(render(), not args.check, COMMAND)
 
 

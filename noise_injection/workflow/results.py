@@ -29,8 +29,9 @@ _VERSIONED = ("noise-injection", "numpy", "torch", "scipy", "scikit-learn", "pan
               "cvxpy", "numba", "matplotlib", "seaborn", "snakemake", "threadpoolctl")
 #: Environment variables that change which kernels run, hence the last digits of a result.
 _NUMERICS_ENV = ("ATEN_CPU_CAPABILITY", "NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES",
-                 "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                 "OPENBLAS_CORETYPE", "MKL_CBWR", "CUBLAS_WORKSPACE_CONFIG")
+                 "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                 "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "MKL_CBWR",
+                 "CUBLAS_WORKSPACE_CONFIG")
 
 
 def library_versions() -> dict[str, str]:
