@@ -22,45 +22,58 @@ a given level; its slope in log width is the predicted slope of the breaking poi
 
 from __future__ import annotations
 
+import functools
+import json
 import math
+from pathlib import Path
 
 import numpy as np
-import torch
-from torch.nn import functional as F
 
-from noise_injection.perturb import NoiseInjector
+#: The prediction at initialization, cached: the excess curves that
+#: benchmarks/width_sweep_prediction.py wrote with ``--write`` before the sweep ran (its
+#: command is in the file); :func:`predicted_slopes` turns them into W3's predicted slopes.
+PREDICTION = Path(__file__).resolve().parents[2] / "config" / "width_sweep_prediction.json"
+#: The paper's mean-field picture (Sec. 3, docs/width_sweep.md): breaking where the excess
+#: reaches a fixed size, the layer-wise excess (first order, sigma^2 times a Jacobian norm
+#: that does not grow with width) gives an onset flat in width, and the all-weights
+#: sigma^4 d1 term one with sigma*^4 d1 fixed, sigma* ~ d1^(-1/4).
+MEAN_FIELD_SLOPES = {"layer": 0.0, "all": -1.0 / 4.0}
 
 
-@torch.no_grad()
 def smoothed_excess(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor,
                     sigmas, scheme: str, draws: int, seed: int = 0) -> np.ndarray:
     """Monte-Carlo estimate of E_eps[L(theta + eps)] - L(theta) (mean cross-entropy on
     ``(x, y)``, eval mode) at each sigma of ``sigmas`` for ``scheme`` "layer" (every tensor
     in turn, ``draws`` draws each, averaged over the M tensors) or "all" (``draws`` draws of
     all tensors at once, std sigma/sqrt(M)). The same standard-normal draws serve every sigma
-    (common random numbers), so the curve is smooth in sigma."""
+    (common random numbers), so the curve is smooth in sigma. (torch is imported here, so
+    that the analysis of the sweep's runs, which uses the rest of this module, does not.)"""
+    import torch
+    from torch.nn import functional as F
+
     model.eval()
-    clean = float(F.cross_entropy(model(x), y))
     params = [p for p in model.parameters() if p.requires_grad]
     M = len(params)
     gen = torch.Generator().manual_seed(seed)
-    originals = [p.detach().clone() for p in params]
     groups = [[j] for j in range(M)] if scheme == "layer" else [list(range(M))]
     scale = 1.0 if scheme == "layer" else 1.0 / math.sqrt(M)
     out = np.zeros(len(sigmas))
-    try:
-        for group in groups:
-            for _ in range(draws):
-                noise = {j: torch.randn(params[j].shape, generator=gen) for j in group}
-                for k, sigma in enumerate(sigmas):
+    with torch.no_grad():
+        clean = float(F.cross_entropy(model(x), y))
+        originals = [p.detach().clone() for p in params]
+        try:
+            for group in groups:
+                for _ in range(draws):
+                    noise = {j: torch.randn(params[j].shape, generator=gen) for j in group}
+                    for k, sigma in enumerate(sigmas):
+                        for j in group:
+                            params[j].copy_(originals[j] + (sigma * scale) * noise[j])
+                        out[k] += float(F.cross_entropy(model(x), y)) - clean
                     for j in group:
-                        params[j].copy_(originals[j] + (sigma * scale) * noise[j])
-                    out[k] += float(F.cross_entropy(model(x), y)) - clean
-                for j in group:
-                    params[j].copy_(originals[j])
-    finally:
-        for p, original in zip(params, originals):
-            p.copy_(original)
+                        params[j].copy_(originals[j])
+        finally:
+            for p, original in zip(params, originals):
+                p.copy_(original)
     return out / (len(groups) * draws)
 
 
@@ -88,3 +101,41 @@ def loglog_slope(widths, values) -> float:
     if keep.sum() < 2:
         return math.nan
     return float(np.polyfit(np.log(w[keep]), np.log(v[keep]), 1)[0])
+
+
+@functools.cache
+def load_prediction(path: str | Path = PREDICTION) -> dict:
+    """The cached prediction at initialization (:data:`PREDICTION`), checked: every width has
+    an excess curve per scheme on the file's sigma grid; ValueError naming the file and the
+    key otherwise."""
+    data = json.loads(Path(path).read_text())
+    for key in ("widths", "levels", "sigmas", "excess", "command"):
+        if key not in data:
+            raise ValueError(f"{path}: no key {key!r}; written by "
+                             "benchmarks/width_sweep_prediction.py --write")
+    for width in data["widths"]:
+        for scheme in MEAN_FIELD_SLOPES:
+            curve = data["excess"].get(str(width), {}).get(scheme)
+            if curve is None or len(curve) != len(data["sigmas"]):
+                raise ValueError(f"{path}: excess.{width}.{scheme} is missing or not on the "
+                                 f"{len(data['sigmas'])}-point sigma grid")
+    return data
+
+
+def predicted_slopes(prediction: dict | None = None) -> dict:
+    """The slopes of log sigma_c in log width that the prediction at initialization gives
+    (W3's predictions): per level of the excess (the file's ``levels``) and scheme, the
+    :func:`loglog_slope` over the file's widths of :func:`level_sigma`, and per scheme their
+    range and centre (mean over levels). Returns {"levels": {level: {scheme: slope}},
+    "range": {scheme: (low, high)}, "centre": {scheme: slope}, "widths": [...]}."""
+    prediction = prediction or load_prediction()
+    sigmas, widths = prediction["sigmas"], prediction["widths"]
+    levels = {}
+    for level in prediction["levels"]:
+        levels[level] = {scheme: loglog_slope(widths, [
+            level_sigma(sigmas, prediction["excess"][str(w)][scheme], level) for w in widths])
+            for scheme in MEAN_FIELD_SLOPES}
+    by_scheme = {s: [levels[lv][s] for lv in levels] for s in MEAN_FIELD_SLOPES}
+    return {"levels": levels, "widths": list(widths),
+            "range": {s: (min(v), max(v)) for s, v in by_scheme.items()},
+            "centre": {s: float(np.mean(v)) for s, v in by_scheme.items()}}
