@@ -61,6 +61,7 @@ KEEP = ("results/**/*.json", "results/**/*.npz", "results/**/*.csv", "figures/*.
 DERIVING_RULES = ("aggregate_network", "network_claims", "curve_comparison",
                   "width_sweep_analysis", "width_sweep_figure", "claims_table")
 FLOAT_RTOL = 1e-9
+NOT_RECORDED = "not recorded: the records' revision predates this entry of run records"
 
 
 def cpu_config(root: Path = ROOT, config: str = CONFIG) -> dict:
@@ -107,7 +108,8 @@ def record_provenance(found: list[tuple[Path, dict]]) -> dict:
         clean(record["provenance"]["git_revision"], f"the record {path}")
     runs = [r for _, r in found if "data_source" in r]
     distinct = lambda key: [json.loads(t) for t in sorted(  # noqa: E731
-        {json.dumps(r["provenance"].get(key), sort_keys=True) for _, r in found})]
+        {json.dumps(r["provenance"].get(key, NOT_RECORDED), sort_keys=True)
+         for _, r in found})]
     return {"training_revision": sorted({r["provenance"]["git_revision"] for _, r in found}),
             "versions": distinct("versions"), "numerics": distinct("numerics"),
             "hosts": sorted({r["provenance"].get("host", "?") for _, r in found}),
