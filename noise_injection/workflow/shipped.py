@@ -178,18 +178,19 @@ def ship(workdir: Path, dest: Path = SHIPPED, config: str = CONFIG,
     if not found:
         raise ValueError(f"{workdir}: no result records under results/")
     from_records = record_provenance(found)
-    if (workdir / config).read_text() != (ROOT / config).read_text():
-        raise ValueError(f"{workdir / config} differs from {ROOT / config}: ship from the "
-                         "revision whose config ran")
+    if not (workdir / config).is_file() or (
+            (workdir / config).read_text() != (ROOT / config).read_text()):
+        raise ValueError(f"{workdir / config} is missing or differs from {ROOT / config}: "
+                         "ship from a checkout whose config is the one that ran")
     with tempfile.TemporaryDirectory(prefix="ship-") as tmp:
         stage = Path(tmp)
         _copy_kept(workdir, stage)
         for flag in (workdir / "data").glob("*.verified"):
             (stage / "data").mkdir(exist_ok=True)
             shutil.copy2(flag, stage / "data" / flag.name)
-        before = {p: _digest(stage / p) for p in _kept(stage)}
+        started = datetime.now(timezone.utc).timestamp() - 1.0  # coarse file clocks
         derive(stage, config, cores)
-        after = {p: _digest(stage / p) for p in _kept(stage)}
+        derived = [p for p in _kept(stage) if (stage / p).stat().st_mtime >= started]
         for child in (list(dest.iterdir()) if dest.exists() else []):
             if child.name != VARIANT:
                 shutil.rmtree(child) if child.is_dir() else child.unlink()
@@ -200,7 +201,7 @@ def ship(workdir: Path, dest: Path = SHIPPED, config: str = CONFIG,
         "config": f"{Path(config).name} ({config} as run)",
         **from_records,
         "derived_revision": derived_revision,
-        "derived": sorted(p for p in after if before.get(p) != after[p]),
+        "derived": derived,
         "machine": machine(),
         "shipped_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "wall_time_s": wall_time_s,
@@ -343,7 +344,7 @@ def table_mismatches(rebuilt: pd.DataFrame, path: Path) -> list[str]:
         if pd.api.types.is_float_dtype(a) and pd.api.types.is_float_dtype(b):
             same = np.isclose(a, b, rtol=FLOAT_RTOL, atol=0.0, equal_nan=True)
         else:
-            same = (a.astype(str) == b.astype(str)).to_numpy()
+            same = ((a.astype(str) == b.astype(str)) | (a.isna() & b.isna())).to_numpy()
         if not same.all():
             i = int(np.argmin(same))
             out.append(f"{path}: column {column!r} row {i}: shipped {b.iloc[i]!r}, "
