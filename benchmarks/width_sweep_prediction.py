@@ -3,11 +3,18 @@
 FashionMNIST training images, the excess of the smoothed training loss over the clean one for
 each noise scheme (noise_injection.networks.sweep.smoothed_excess), the sigma at which it
 reaches a given level, and the slope of that sigma in log width per scheme. Its output is kept
-in docs/width_sweep.md; ``--write PATH`` also writes the excess curves to a JSON file
-(config/width_sweep_prediction.json, from which the sweep's claim row W3 computes its
-predicted slopes: noise_injection.networks.sweep.predicted_slopes).
+in docs/width_sweep.md.
+
+``--write PATH`` also keeps the excess curves in a JSON file (config/width_sweep_prediction.json,
+from which the sweep's claim row W3 computes its predicted slopes:
+noise_injection.networks.sweep.predicted_slopes): one curve per width (it depends only on the
+width, the seeds and the draws, so a width already in the file is read from it, not recomputed,
+and the file must have the same seeds, draws and sigma grid), and the run's set of widths with
+its command. The file holds the two runs of docs/width_sweep.md:
 
     python benchmarks/width_sweep_prediction.py --widths 128 256 500 1000 --draws 4 --seeds 2 \
+        --write config/width_sweep_prediction.json
+    python benchmarks/width_sweep_prediction.py --widths 125 250 500 1000 --draws 4 --seeds 2 \
         --write config/width_sweep_prediction.json
 
 Sigma convention: layer-wise std; all-weights noise sigma/sqrt(M), M = 8 tensors.
@@ -16,7 +23,9 @@ Sigma convention: layer-wise std; all-weights noise sigma/sqrt(M), M = 8 tensors
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -46,6 +55,20 @@ def excess_curve(width: int, scheme: str, seeds: int, draws: int) -> np.ndarray:
     return np.mean(curves, axis=0)
 
 
+def read_cache(path, seeds: int, draws: int) -> dict:
+    """The cache at ``path`` (an empty one if there is none), checked: the same seeds, draws
+    and sigma grid as this run, else SystemExit naming the difference."""
+    if not Path(path).is_file():
+        return {"seeds": seeds, "draws": draws, "sigmas": SIGMAS.tolist(), "excess": {},
+                "computed": {}, "runs": []}
+    cache = json.loads(Path(path).read_text())
+    for key, value in (("seeds", seeds), ("draws", draws), ("sigmas", SIGMAS.tolist())):
+        if cache[key] != value:
+            raise SystemExit(f"{path}: {key} {cache[key]!r}, this run {value!r}: write to "
+                             "another file")
+    return cache
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--widths", type=int, nargs="+", default=[128, 256, 500, 1024])
@@ -58,7 +81,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     sigmas = SIGMAS
-    curves_out = {}
+    cache = read_cache(args.write, args.seeds, args.draws) if args.write else None
     onset = {scheme: {level: [] for level in args.levels} for scheme in ("layer", "all")}
     print(f"excess of the smoothed training loss at init (nats), mean over {args.seeds} "
           f"inits x {args.draws} draws; sigma where it reaches each level")
@@ -66,8 +89,12 @@ def main(argv=None) -> None:
           + " | " + " ".join(f"sigma@{lv:g}" for lv in args.levels))
     for width in args.widths:
         for scheme in ("layer", "all"):
-            excess = excess_curve(width, scheme, args.seeds, args.draws)
-            curves_out.setdefault(str(width), {})[scheme] = excess.tolist()
+            cached = cache["excess"].get(str(width), {}).get(scheme) if cache else None
+            excess = (np.array(cached) if cached is not None else
+                      excess_curve(width, scheme, args.seeds, args.draws))
+            if cache is not None and cached is None:
+                cache["excess"].setdefault(str(width), {})[scheme] = excess.tolist()
+                cache["computed"][f"{width} {scheme}"] = provenance("cpu")
             at = [level_sigma(sigmas, excess, lv) for lv in args.levels]
             for lv, s in zip(args.levels, at):
                 onset[scheme][lv].append(s)
@@ -81,15 +108,17 @@ def main(argv=None) -> None:
               f"layer - all {slopes['layer'] - slopes['all']:+.3f}; sigma_layer/sigma_all "
               + ", ".join(f"{r:.2f}" for r in ratio))
     if args.write:
-        write_json(args.write, {
-            "what": "excess of the smoothed training loss over the clean one at the "
-                    "initialization (nats), mean over seeds x draws, per width and scheme, on "
-                    "the sigma grid (layer-wise std; all weights sigma/sqrt(M))",
-            "command": "python benchmarks/width_sweep_prediction.py " + " ".join(
-                sys.argv[1:] if argv is None else argv),
-            "widths": args.widths, "levels": args.levels, "draws": args.draws,
-            "seeds": args.seeds, "sigmas": sigmas.tolist(), "excess": curves_out,
-            "provenance": provenance("cpu")})
+        command = "python benchmarks/width_sweep_prediction.py " + " ".join(
+            sys.argv[1:] if argv is None else argv)
+        runs = [r for r in cache["runs"] if r["widths"] != args.widths]
+        cache["runs"] = runs + [{"widths": args.widths, "levels": args.levels,
+                                 "command": command}]
+        cache["what"] = ("excess of the smoothed training loss over the clean one at the "
+                         "initialization (nats), mean over seeds x draws, per width and "
+                         "scheme, on the sigma grid (layer-wise std; all weights "
+                         "sigma/sqrt(M)); computed: the provenance of each curve; runs: the "
+                         "sets of widths run, each with its command")
+        write_json(args.write, cache)
 
 
 if __name__ == "__main__":
