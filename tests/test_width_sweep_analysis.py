@@ -107,9 +107,9 @@ def test_prediction_interval_is_the_matrix_form_for_one_new_point():
 
 # --- claim rows on synthetic sweeps ----------------------------------------------------------
 
-PREDICTED = {"centre": {"layer": -0.127, "all": -0.353},
-             "range": {"layer": (-0.143, -0.109), "all": (-0.362, -0.342)},
-             "widths": [128, 256, 500, 1000]}
+PREDICTED = {"centre": {"layer": -0.145, "all": -0.346},
+             "range": {"layer": (-0.175, -0.109), "all": (-0.356, -0.338)},
+             "levels": [0.05, 0.2], "runs": [{"widths": WIDTHS}]}
 
 
 def synthetic_finals(truth, seeds=2, noise=0.03, seed=0, gd_acc=78.0, per_log=6.0):
@@ -245,15 +245,53 @@ def test_w1_and_w2_read_reproduced_no_more_often_than_their_level_without_an_eff
 
 # --- the prediction at initialization --------------------------------------------------------
 
+def _declared_runs() -> dict:
+    """The prediction script's output as docs/width_sweep.md kept it before the runs: per
+    run (its widths) the slopes per level, as printed."""
+    text = (ROOT / "docs" / "width_sweep.md").read_text()
+    declared = {}
+    for block in re.findall(r"```text\n(excess of the smoothed.*?)```", text, flags=re.S):
+        widths = tuple(int(w) for w in dict.fromkeys(
+            re.findall(r"^\s+(\d+)\s+(?:layer|all) \|", block, flags=re.M)))
+        declared[widths] = re.findall(r"level ([0-9.]+): layer ([-+0-9.]+), all ([-+0-9.]+)",
+                                      block)
+    return declared
+
+
 def test_predicted_slopes_from_the_cache_are_the_ones_docs_width_sweep_declared():
-    declared = re.findall(r"level ([0-9.]+): layer ([-+0-9.]+), all ([-+0-9.]+)",
-                          (ROOT / "docs" / "width_sweep.md").read_text())
-    assert len(declared) == 3
+    """Oracle: the doc's printed output. Every run the cache holds gives, per level, the
+    slopes the doc printed for those widths."""
+    declared = _declared_runs()
     slopes = predicted_slopes()
-    for level, layer, all_ in declared:
-        got = slopes["levels"][float(level)]
-        assert f"{got['layer']:.3f}" == layer and f"{got['all']:.3f}" == all_, level
-    assert slopes["range"]["layer"] == pytest.approx((-0.143, -0.109), abs=5e-4)
+    assert slopes["runs"]
+    for run in slopes["runs"]:
+        lines = declared[tuple(run["widths"])]
+        assert len(lines) == 3
+        for level, layer, all_ in lines:
+            got = run["slopes"][float(level)]
+            assert (f"{got['layer']:+.3f}", f"{got['all']:+.3f}") == (layer, all_), \
+                (run["widths"], level)
+
+
+def test_the_prediction_holds_the_sweeps_widths_and_uses_the_declared_levels():
+    """W3 compares the sweep with the prediction at its own widths (config/cpu.yaml): the
+    cache holds every run the doc declared, that one included, and W3 uses the levels every
+    width reaches inside the grid (the doc: 0.05 and 0.2, not 1) with the doc's ranges."""
+    from noise_injection.workflow.config import load_config_file
+
+    widths = tuple(load_config_file(ROOT / "config" / "cpu.yaml")
+                   ["networks"]["width_sweep"]["widths"])
+    declared = _declared_runs()
+    assert widths in declared
+    cached = sorted(tuple(r["widths"]) for r in predicted_slopes()["runs"])
+    assert cached == sorted(declared), (
+        "config/width_sweep_prediction.json lacks a run of docs/width_sweep.md; run: python "
+        "benchmarks/width_sweep_prediction.py --widths " + " ".join(map(str, widths)) +
+        " --draws 4 --seeds 2 --write config/width_sweep_prediction.json")
+    slopes = predicted_slopes()
+    assert slopes["levels"] == [0.05, 0.2]
+    assert slopes["range"]["layer"] == pytest.approx((-0.175, -0.109), abs=5e-4)
+    assert slopes["range"]["all"] == pytest.approx((-0.356, -0.338), abs=5e-4)
 
 
 @pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
@@ -270,6 +308,6 @@ def test_the_cached_prediction_recomputes_at_the_smallest_width():
         sys.path.remove(str(ROOT / "benchmarks"))
     cache = load_prediction()
     assert cache["sigmas"] == pytest.approx(script.SIGMAS.tolist(), rel=1e-15)
-    width = min(cache["widths"])
+    width = min(w for run in cache["runs"] for w in run["widths"])
     fresh = script.excess_curve(width, "all", cache["seeds"], cache["draws"])
     np.testing.assert_allclose(fresh, cache["excess"][str(width)]["all"], rtol=1e-4, atol=2e-6)

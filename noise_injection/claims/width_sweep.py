@@ -215,6 +215,13 @@ def w2_rows(fit_table: pd.DataFrame, scale: str) -> list[dict]:
     return [_line("W2", [row], [p_opp], scale), row]
 
 
+def _prediction_text(predicted: dict, scheme: str) -> str:
+    low, high = predicted["range"][scheme]
+    levels = ", ".join(f"{lv:g}" for lv in predicted["levels"])
+    widths = " and ".join(f"{min(r['widths'])}-{max(r['widths'])}" for r in predicted["runs"])
+    return f"range {low:+.3g} to {high:+.3g} over levels {levels} nats, widths {widths}"
+
+
 def w3_rows(fit_table: pd.DataFrame, predicted: dict, scale: str) -> list[dict]:
     """W3's line and one row per scheme (``predicted``: :func:`sweep.predicted_slopes`)."""
     rows = []
@@ -241,9 +248,8 @@ def w3_rows(fit_table: pd.DataFrame, predicted: dict, scale: str) -> list[dict]:
             verdict_text=verdict + (
                 "" if np.isfinite(fit["ci_low"]) else " (fewer than 3 points: no interval)"),
             beyond_paper=True, scale=scale,
-            measured=(f"predicted at initialization {p:+.3g} (range {low_p:+.3g} to "
-                      f"{high_p:+.3g} over the levels; widths "
-                      f"{', '.join(str(w) for w in predicted['widths'])}), mean-field {m:+.3g},"
+            measured=(f"predicted at initialization {p:+.3g} "
+                      f"({_prediction_text(predicted, scheme)}), mean-field {m:+.3g},"
                       f" midpoint {boundary:+.3g}; the interval "
                       f"{'reaches' if covers(low_p, high_p) else 'excludes'} the predicted "
                       f"range and {'covers' if covers(m, m) else 'excludes'} the mean-field "

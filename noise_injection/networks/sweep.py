@@ -105,37 +105,48 @@ def loglog_slope(widths, values) -> float:
 
 @functools.cache
 def load_prediction(path: str | Path = PREDICTION) -> dict:
-    """The cached prediction at initialization (:data:`PREDICTION`), checked: every width has
-    an excess curve per scheme on the file's sigma grid; ValueError naming the file and the
-    key otherwise."""
+    """The cached prediction at initialization (:data:`PREDICTION`), checked: every width of
+    every run has an excess curve per scheme on the file's sigma grid; ValueError naming the
+    file and the key otherwise."""
     data = json.loads(Path(path).read_text())
-    for key in ("widths", "levels", "sigmas", "excess", "command"):
+    for key in ("sigmas", "excess", "runs"):
         if key not in data:
             raise ValueError(f"{path}: no key {key!r}; written by "
                              "benchmarks/width_sweep_prediction.py --write")
-    for width in data["widths"]:
-        for scheme in MEAN_FIELD_SLOPES:
-            curve = data["excess"].get(str(width), {}).get(scheme)
-            if curve is None or len(curve) != len(data["sigmas"]):
-                raise ValueError(f"{path}: excess.{width}.{scheme} is missing or not on the "
-                                 f"{len(data['sigmas'])}-point sigma grid")
+    for run in data["runs"]:
+        for width in run["widths"]:
+            for scheme in MEAN_FIELD_SLOPES:
+                curve = data["excess"].get(str(width), {}).get(scheme)
+                if curve is None or len(curve) != len(data["sigmas"]):
+                    raise ValueError(f"{path}: excess.{width}.{scheme} is missing or not on "
+                                     f"the {len(data['sigmas'])}-point sigma grid")
     return data
 
 
 def predicted_slopes(prediction: dict | None = None) -> dict:
-    """The slopes of log sigma_c in log width that the prediction at initialization gives
-    (W3's predictions): per level of the excess (the file's ``levels``) and scheme, the
-    :func:`loglog_slope` over the file's widths of :func:`level_sigma`, and per scheme their
-    range and centre (mean over levels). Returns {"levels": {level: {scheme: slope}},
-    "range": {scheme: (low, high)}, "centre": {scheme: slope}, "widths": [...]}."""
+    """W3's predicted slopes of log sigma_c in log width from the prediction at
+    initialization: per run of the file (a set of widths) and level of the excess, per scheme
+    the :func:`loglog_slope` over the run's widths of :func:`level_sigma`. The levels used are
+    those that every width of every run reaches inside the sigma grid (a level some width
+    never reaches gives a slope over fewer widths); the prediction per scheme is the range of
+    the used slopes over runs and levels (their spread is the Monte-Carlo error) and its
+    centre (their mean). Returns {"runs": [{"widths", "slopes": {level: {scheme: slope}}}],
+    "levels": used levels, "range": {scheme: (low, high)}, "centre": {scheme: slope}}."""
     prediction = prediction or load_prediction()
-    sigmas, widths = prediction["sigmas"], prediction["widths"]
-    levels = {}
-    for level in prediction["levels"]:
-        levels[level] = {scheme: loglog_slope(widths, [
-            level_sigma(sigmas, prediction["excess"][str(w)][scheme], level) for w in widths])
-            for scheme in MEAN_FIELD_SLOPES}
-    by_scheme = {s: [levels[lv][s] for lv in levels] for s in MEAN_FIELD_SLOPES}
-    return {"levels": levels, "widths": list(widths),
-            "range": {s: (min(v), max(v)) for s, v in by_scheme.items()},
-            "centre": {s: float(np.mean(v)) for s, v in by_scheme.items()}}
+    sigmas = prediction["sigmas"]
+    runs, usable = [], None
+    for run in prediction["runs"]:
+        slopes, inside = {}, set()
+        for level in run["levels"]:
+            at = {scheme: [level_sigma(sigmas, prediction["excess"][str(w)][scheme], level)
+                           for w in run["widths"]] for scheme in MEAN_FIELD_SLOPES}
+            slopes[level] = {scheme: loglog_slope(run["widths"], at[scheme]) for scheme in at}
+            if all(math.isfinite(v) and v > sigmas[0] for vs in at.values() for v in vs):
+                inside.add(level)
+        runs.append({"widths": list(run["widths"]), "slopes": slopes})
+        usable = inside if usable is None else usable & inside
+    levels = sorted(usable or ())
+    used = {s: [r["slopes"][lv][s] for r in runs for lv in levels] for s in MEAN_FIELD_SLOPES}
+    return {"runs": runs, "levels": levels,
+            "range": {s: (min(v), max(v)) for s, v in used.items()},
+            "centre": {s: float(np.mean(v)) for s, v in used.items()}}
