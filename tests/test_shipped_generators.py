@@ -48,9 +48,10 @@ def write_run(dest, name, experiment, scheme, sigma, seed, revision=CLEAN):
               "test_loss": np.full(len(epochs), 0.7),
               "test_acc": np.linspace(10.0, acc, len(epochs)),
               "hessian_trace": np.full(len(epochs), 50.0 + seed)}
-    stem = dest / "results" / "networks" / name / f"{scheme}_sigma{sigma}_seed{seed}"
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(stem.with_suffix(".npz"), **arrays)
+    folder = dest / "results" / "networks" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{scheme}_sigma{sigma}_seed{seed}"
+    np.savez(folder / f"{stem}.npz", **arrays)
     record = {"config": {**experiment, "experiment": name, "scheme": scheme,
                          "sigma": float(sigma)},
               "seed": seed, "status": "ok", "wall_time_s": WALL,
@@ -62,7 +63,7 @@ def write_run(dest, name, experiment, scheme, sigma, seed, revision=CLEAN):
               "data_source": [{"file": f, "content_sha256": h}
                               for f, h in D.FASHION_MNIST_CONTENT_SHA256.items()],
               "steps": experiment["epochs"]}
-    stem.with_suffix(".json").write_text(json.dumps(record))
+    (folder / f"{stem}.json").write_text(json.dumps(record))
     assert set(arrays) >= {"epoch", *METRICS}
 
 

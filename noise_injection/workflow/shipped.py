@@ -139,8 +139,7 @@ def _copy_kept(source: Path, dest: Path) -> list[str]:
 def derive(stage: Path, config: str = CONFIG, cores: int = 2) -> None:
     """Rerun :data:`DERIVING_RULES` and the network figure rules in ``stage`` (a copy of a run:
     records, tables, data flags) with this repository's Snakefile; no other rule may run, so
-    a training job that would be needed stops it (CalledProcessError with Snakemake's
-    output)."""
+    a training job that would be needed stops it (RuntimeError with Snakemake's output)."""
     networks = cpu_config(ROOT, config)["networks"]
     figures = [f"network_figure_{name}" for name in configured_figures(networks)]
     rules = [*DERIVING_RULES, *figures]
@@ -162,7 +161,8 @@ def derive(stage: Path, config: str = CONFIG, cores: int = 2) -> None:
                "--forcerun", *rules, "--", *targets]
     proc = subprocess.run(command, capture_output=True, text=True)
     if proc.returncode:
-        raise subprocess.CalledProcessError(proc.returncode, command, proc.stdout, proc.stderr)
+        raise RuntimeError(f"deriving in {stage} failed (exit {proc.returncode}): "
+                           f"{' '.join(command)}\n{(proc.stdout + proc.stderr)[-4000:]}")
 
 
 def ship(workdir: Path, dest: Path = SHIPPED, config: str = CONFIG,
