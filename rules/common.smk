@@ -80,6 +80,22 @@ def verdict_constants():
     return constants()
 
 
+def digitized_text():
+    """The paper's digitized curves (config/paper_digitized/*.csv), by content: a param of the
+    rules that compare with them (a path would rerun them in every other clone)."""
+    from pathlib import Path
+
+    folder = Path(workflow.basedir) / "config" / "paper_digitized"
+    return {path.name: path.read_text() for path in sorted(folder.glob("*.csv"))}
+
+
+def predicted_slopes():
+    """The width sweep's predicted slopes (config/width_sweep_prediction.json), by content."""
+    from noise_injection.networks.sweep import predicted_slopes as slopes
+
+    return slopes()
+
+
 def paper_text():
     """docs/paper.md, by content: a param of the paper page (a path would rerun it in every
     other clone; an input is not found from another working directory)."""

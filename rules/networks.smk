@@ -16,6 +16,8 @@ from noise_injection.networks.experiments import (
     run_paths,
     swept,
     trained,
+    compared_experiments,
+    SWEEP_TABLES,
 )
 
 NETWORKS = config["networks"]
@@ -25,6 +27,15 @@ FIGURES = configured_figures(NETWORKS)
 # the width sweep's experiments (beyond the paper; networks.width_sweep), and every trained one
 SWEPT = swept(NETWORKS)
 TRAINED = trained(NETWORKS)
+# the paper's MLP experiments trained on its data whose appendix figure was digitized
+# (config/paper_digitized/): compared with the paper curve for curve
+CURVES = compared_experiments(NETWORKS)
+# the claims tables of this stage, for the review stage's combined table
+NETWORK_CLAIM_FILES = (
+    ["results/networks/claims.csv"]
+    + (["results/networks/curves/claims.csv"] if CURVES else [])
+    + (["results/networks/width_sweep/claims.csv"] if SWEPT else [])
+)
 
 
 rule download_dataset:
@@ -157,16 +168,83 @@ rule network_claims:
         "../scripts/networks/claims.py"
 
 
-# The width sweep (beyond the paper, docs/width_sweep.md): its runs, aggregated per width.
+# App. Figs. 7-10 curve for curve (issue 28): our curves against the paper's digitized ones.
+rule curve_comparison:
+    input:
+        json=[p for e in CURVES for p in run_paths(e, NETWORKS, "json")],
+        npz=[p for e in CURVES for p in run_paths(e, NETWORKS, "npz")],
+    output:
+        comparison="results/networks/curves/comparison.csv",
+        claims="results/networks/curves/claims.csv",
+    log:
+        "logs/networks/curve_comparison.log",
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        experiments=CURVES,
+        constants=verdict_constants(),
+        # by content: a new reading reruns the comparison, another clone does not
+        digitized=lambda wildcards: digitized_text(),
+    script:
+        "../scripts/networks/curve_comparison.py"
+
+
+# The width sweep (beyond the paper, docs/width_sweep.md): its runs aggregated per width, the
+# onsets, fits and claims W1-W4, and its figure.
+rule width_sweep_analysis:
+    input:
+        finals=[f"results/networks/{e}/finals.csv" for e in SWEPT],
+    output:
+        **{name: f"results/networks/width_sweep/{name}.csv" for name in SWEEP_TABLES},
+    log:
+        "logs/networks/width_sweep_analysis.log",
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        constants=verdict_constants(),
+        numbers=paper_registry(),
+        # the prediction at initialization (config/width_sweep_prediction.json) as slopes
+        predicted=lambda wildcards: predicted_slopes(),
+        digitized=lambda wildcards: digitized_text(),
+    script:
+        "../scripts/networks/width_sweep.py"
+
+
+rule width_sweep_figure:
+    input:
+        summary=[f"results/networks/{e}/summary.csv" for e in SWEPT],
+        drops="results/networks/width_sweep/drops.csv",
+        onsets="results/networks/width_sweep/onsets.csv",
+        onset_summary="results/networks/width_sweep/onset_summary.csv",
+        fits="results/networks/width_sweep/fits.csv",
+    output:
+        pdf="figures/width_sweep.pdf",
+        png=figure_report("width_sweep", "networks"),
+    log:
+        "logs/networks/width_sweep_figure.log",
+    localrule: True
+    conda:
+        "../envs/analysis.yaml"
+    params:
+        constants=verdict_constants(),
+        predicted=lambda wildcards: predicted_slopes(),
+    script:
+        "../scripts/networks/width_sweep_figure.py"
+
+
 rule width_sweep:
     input:
         [f"results/networks/{e}/finals.csv" for e in SWEPT],
+        [f"results/networks/width_sweep/{name}.csv" for name in SWEEP_TABLES],
+        figure_files("width_sweep"),
     localrule: True
 
 
 rule networks:
     input:
         [figure_files(name) for name in FIGURES],
-        "results/networks/claims.csv",
+        NETWORK_CLAIM_FILES,
         rules.width_sweep.input if SWEPT else [],
     localrule: True

@@ -2,9 +2,9 @@
 
 CLAIM_FILES = [
     f"results/{stage}/claims.csv"
-    for stage in ("finite", "variance", "networks")
+    for stage in ("finite", "variance")
     if stage in STAGES_ON
-]
+] + (NETWORK_CLAIM_FILES if "networks" in STAGES_ON else [])
 
 
 rule claims_table:

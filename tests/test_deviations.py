@@ -91,6 +91,25 @@ def test_a_summed_hutchinson_estimate_would_be_seen(monkeypatch):
     assert codefacts.hutchinson()["aggregation"] == "sum"
 
 
+def test_the_evaluation_facts_are_measured(monkeypatch):
+    """Loss averaging and mode are read off train.evaluate's numbers: a version that
+    averages batch means in train mode reads as such."""
+    assert codefacts.evaluation() == {"loss_averaging": "mean over examples",
+                                      "eval_mode": "eval",
+                                      "metrics_timing": "after the last step"}
+
+    def batch_means(model, x, y, batch_size, prepare):
+        model.train()
+        means = [float(codefacts.torch.nn.functional.cross_entropy(
+            model(prepare(x[i:i + batch_size])), y[i:i + batch_size]))
+            for i in range(0, len(x), batch_size)]
+        return sum(means) / len(means), 0.0
+
+    monkeypatch.setattr(codefacts.train, "evaluate", batch_means)
+    assert codefacts.evaluation()["loss_averaging"] == "mean of batch means"
+    assert codefacts.evaluation()["eval_mode"] == "train"
+
+
 def test_every_declared_key_exists_in_its_scales_config(paper):
     for entry in load_deviations()["deviations"]:
         config = paper if SCALE_CONFIGS[entry["scale"]] == "paper.yaml" else _config(

@@ -38,6 +38,14 @@ def test_claims_are_combined_in_claim_order(tmp_path):
         table.iloc[0])
 
 
+def test_beyond_the_paper_families_follow_the_papers_claims(tmp_path):
+    write_claims(tmp_path / "w.csv", [row("W2", "reproduced"), row("W1", "opposite")])
+    write_claims(tmp_path / "c.csv", [row("F7b", "reproduced"), row("C10", "opposite"),
+                                      row("C1", "reproduced"), row("F7a", "opposite")])
+    table = combine_claims([tmp_path / "w.csv", tmp_path / "c.csv"])
+    assert list(table["claim"]) == ["C1", "C10", "F7b", "F7a", "W1", "W2"]
+
+
 def test_claims_page_shows_rounded_numbers_under_plain_headings(tmp_path):
     write_claims(tmp_path / "a.csv", [{**row("C2", "inconclusive"),
                                        "estimate": 0.016116537466845746}])

@@ -117,7 +117,7 @@ def test_smoke_report_and_review_notebook(smoke_run):
     with zipfile.ZipFile(smoke_run / "report.zip") as archive:
         names = archive.namelist()
     figures = {p.name for p in (smoke_run / "figures").glob("*.png")}
-    assert len(figures) == 19
+    assert len(figures) == 20  # the paper's 12, 7 beyond them, the width sweep's
     for name in figures | {"claims.html", "review.html", "timings.csv", "deviations.html",
                            "verdict_rules.html"}:
         assert any(n.endswith(name) for n in names), name
@@ -127,6 +127,35 @@ def test_smoke_report_and_review_notebook(smoke_run):
     claims = (smoke_run / "results" / "claims.csv").read_text()
     for claim in ("C1", "C2", "C3", "C4", "C5", "C6"):
         assert claim in claims
+
+
+@pytest.mark.slow
+def test_shipping_rederives_tables_and_figures_without_training(smoke_run, tmp_path,
+                                                               monkeypatch):
+    """shipped.ship on a finished run: the records copied byte for byte, every table, claims
+    table and figure redone by the workflow's own rules (none of them a run record), the
+    earlier content of the destination replaced except the variant's folder, and the shipped
+    tables what the library rebuilds from the shipped records."""
+    from noise_injection.workflow import shipped
+
+    (smoke_run / "config").mkdir(exist_ok=True)
+    shutil.copy2(SMOKE, smoke_run / "config" / "smoke.yaml")
+    monkeypatch.setattr(shipped, "clean", lambda revision, what: revision)  # any checkout
+    dest = tmp_path / "shipped"
+    (dest / shipped.VARIANT).mkdir(parents=True)
+    (dest / shipped.VARIANT / "kept.txt").write_text("the variant")
+    (dest / "stale.txt").write_text("the run shipped before")
+    prov = shipped.ship(smoke_run, dest, config="config/smoke.yaml", cores=1)
+    records = [p.relative_to(smoke_run) for p in (smoke_run / "results").rglob("*_seed*.json")]
+    assert records and all((dest / r).read_bytes() == (smoke_run / r).read_bytes()
+                           for r in records)
+    assert (dest / shipped.VARIANT / "kept.txt").read_text() == "the variant"
+    assert not (dest / "stale.txt").exists()
+    assert {"results/networks/width_sweep/claims.csv", "figures/width_sweep.png",
+            "results/networks/claims.csv", "results/claims.csv"} <= set(prov["derived"])
+    assert not [p for p in prov["derived"] if p.endswith((".json", ".npz"))]
+    tables = shipped.rebuild_tables(dest, "config/smoke.yaml")
+    assert [m for rel, t in tables.items() for m in shipped.table_mismatches(t, dest / rel)] == []
 
 
 @pytest.mark.slow

@@ -65,10 +65,12 @@ def read_claims(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def combine_claims(paths) -> pd.DataFrame:
-    """All stages' claims in one table, sorted by claim number (C1, C2, ..., C10), the
-    stages' row order kept within a claim."""
+    """All stages' claims in one table, sorted by claim family and number (C1, C2, ..., C10,
+    then the beyond-the-paper families F7.., W1..), the stages' row order kept within a
+    claim."""
     table = pd.concat([read_claims(p) for p in paths], ignore_index=True)
-    order = table["claim"].str.extract(r"(\d+)", expand=False).astype(float)
+    parts = table["claim"].str.extract(r"^(\D*)(\d+)")
+    order = parts[0] + parts[1].astype(int).map("{:06d}".format)
     return table.iloc[order.argsort(kind="stable")].reset_index(drop=True)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -58,6 +59,27 @@ FIGURES = {
 }
 
 
+#: The paper's curves read off its figures (config/paper_digitized/fig<N>.csv).
+DIGITIZED = Path(__file__).resolve().parents[2] / "config" / "paper_digitized"
+
+
+def digitized_figure(name: str) -> int | None:
+    """The number of the paper's figure that draws experiment ``name`` alone over training
+    and was digitized (App. Figs. 7-10: config/paper_digitized/fig<N>.csv), or None."""
+    for spec in FIGURES.values():
+        if (spec.kind == "curves" and spec.experiments == (name,)
+                and (DIGITIZED / f"fig{spec.number}.csv").is_file()):
+            return spec.number
+    return None
+
+
+def compared_experiments(networks: dict) -> tuple[str, ...]:
+    """The paper's experiments a configuration runs on the paper's data (FashionMNIST) whose
+    figure was digitized: compared with the paper curve for curve (rule curve_comparison)."""
+    return tuple(name for name in configured(networks) if digitized_figure(name)
+                 and networks["experiments"][name]["dataset"] == "fashion_mnist")
+
+
 def configured(networks: dict) -> tuple[str, ...]:
     """The paper's experiments a configuration runs, in the paper's order (a scale may run a
     part)."""
@@ -67,6 +89,11 @@ def configured(networks: dict) -> tuple[str, ...]:
 #: Keys of ``networks.width_sweep`` that replace (dicts: update) the base experiment's.
 SWEEP_OVERRIDES = ("epochs", "n_seeds", "sigmas", "eval", "hessian", "checkpoint_every",
                    "resources")
+
+
+#: The tables of the width sweep's analysis (rule width_sweep_analysis):
+#: results/networks/width_sweep/<name>.csv.
+SWEEP_TABLES = ("drops", "onsets", "onset_summary", "fits", "fig3_prediction", "claims")
 
 
 def sweep_name(width: int) -> str:

@@ -3,7 +3,8 @@ the code (``code.`` keys of config/deviations.yaml's ``authors``).
 
 :func:`code_facts` returns them as a config-shaped dict, measured wherever the code allows it
 (tensor and parameter counts of the built nets on the meta device, the probe values and the
-aggregation of the Hutchinson estimate, the optimizer's update against ``torch.optim.SGD``),
+aggregation of the Hutchinson estimate, the optimizer's update against ``torch.optim.SGD``, the
+loss averaging and mode of the evaluation),
 read from a constant (the seeded streams, the subset's arguments) or, where the behaviour has
 no constant, from the source of the function that implements it (named in each docstring).
 """
@@ -85,13 +86,39 @@ def hutchinson() -> dict:
             "aggregation": aggregation}
 
 
+def evaluation() -> dict:
+    """How :func:`train.evaluate` measures, on 3 examples in batches of 2 through a net that
+    records its mode: the loss averaging ("mean over examples" when the loss is the mean of
+    the 3 examples' losses, "mean of batch means" when the two batches' means are averaged)
+    and the mode ("eval" or "train"); and when the metrics are taken
+    (:func:`train.eval_epochs`: "after the last step" when the last evaluation follows the
+    final step, as evaluation e follows e steps)."""
+    modes = []
+
+    class Probe(torch.nn.Module):
+        def forward(self, x):
+            modes.append(self.training)
+            return x
+
+    logits = torch.tensor([[2.0, 0.0], [0.0, 0.0], [0.0, 3.0]])
+    labels = torch.tensor([0, 0, 0])
+    loss, _ = train.evaluate(Probe().train(), logits, labels, 2, lambda x: x)
+    each = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
+    averaging = {round(float(each.mean()), 6): "mean over examples",
+                 round(float((each[:2].mean() + each[2:].mean()) / 2), 6): "mean of batch means"}
+    last = max(train.eval_epochs(10, 3))
+    return {"loss_averaging": averaging.get(round(loss, 6), "other"),
+            "eval_mode": "eval" if modes and not any(modes) else "train",
+            "metrics_timing": "after the last step" if last == 10 else f"last after {last}"}
+
+
 def shared_facts() -> dict:
     """The facts that are the same for every network experiment (measured once)."""
     estimator = hutchinson()
     return {"init": default_init(), "optimizer": optimizer(),
             "hessian_estimator": estimator["probes"],
             "hessian_aggregation": estimator["aggregation"],
-            "seeded_streams": sorted(train.STREAMS)}
+            "seeded_streams": sorted(train.STREAMS), **evaluation()}
 
 
 def network_facts(experiment: dict, shared: dict) -> dict:

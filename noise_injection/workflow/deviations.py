@@ -28,14 +28,15 @@ ROOT = Path(__file__).resolve().parents[2]
 FIELDS = ("id", "scale", "figures", "paper", "ours", "why", "keys")
 #: Fields of a checklist entry (``value`` may be null: not stated); optional: ``unsettled``.
 CHECK_FIELDS = ("item", "key", "value", "source")
-#: The checklist's items for each of the seven network experiments (issue 23).
+#: The checklist's items for each of the seven network experiments (issues 23 and 28).
 NETWORK_ITEMS = (
     "architecture", "initialization",
     "data.subset_size", "data.subset_draw", "data.normalization", "data.augmentation",
     "optimizer.kind", "optimizer.momentum", "optimizer.weight_decay", "optimizer.batch",
-    "optimizer.lr", "optimizer.schedule", "optimizer.iterations",
+    "optimizer.lr", "optimizer.schedule", "optimizer.scheduler_switch", "optimizer.iterations",
     "noise.sigma", "noise.tensors", "noise.order", "noise.cutoff",
-    "evaluation.split", "evaluation.schedule",
+    "evaluation.split", "evaluation.schedule", "evaluation.loss_averaging",
+    "evaluation.timing", "evaluation.mode",
     "hessian.estimator", "hessian.probes", "hessian.subset", "hessian.augmentation",
     "hessian.aggregation", "hessian.when",
     "seeds", "runs", "numerics.precision", "numerics.tf32", "numerics.devices")

@@ -1,57 +1,71 @@
 """The shipped evidence of the CPU scale (config/cpu.yaml): one complete run on real
-FashionMNIST, kept in the repository under ``results-cpu/`` with its provenance, and the
-README section "Results on real data (CPU)" generated from it.
+FashionMNIST, kept in the repository under ``results-cpu/`` with its provenance, the declared
+weight-decay variant beside it (``results-cpu/authors-weight-decay/``), and the README sections
+"Results on real data (CPU)" and "Width sweep on real data (CPU)" generated from them.
 
-``ship`` copies a finished run's records (run JSON + NPZ, summaries, claims tables, timings)
-and figure PNGs from a work directory and writes ``PROVENANCE.json``: machine, dates, git
-revision, library versions, wall time and how the run went. ``rebuild_network_tables`` redoes
-the network summary and claims from the shipped run records with the workflow's own functions
-(tests/test_shipped.py compares them with the shipped tables). ``readme_section`` puts the
-paper's App. Fig. 7 numbers (config/paper_numbers.yaml) beside ours.
+``ship`` takes a finished run's records (run JSON + NPZ) and tables from a work directory,
+re-derives every network table, claims table and figure with this revision's rules (Snakemake
+in a staging directory, training rules not allowed to run), and writes ``PROVENANCE.json``:
+the revision the records were trained at and the one that derived the rest (both must be
+clean), library versions, the numerics environment the records carry, machine, wall times
+and data source. ``variant`` copies the earlier App. Fig. 7 run at the script's weight decay
+(unchanged bytes) into the variant's folder with its own provenance. ``rebuild_tables`` redoes
+the tables from the shipped records with the workflow's own functions (tests/test_shipped.py
+compares them with the shipped ones, :func:`table_mismatches`).
 
     python -m noise_injection.workflow.shipped ship WORKDIR --wall-time-s S --note TEXT
-    python -m noise_injection.workflow.shipped write   # README section; `check` tests it
+    python -m noise_injection.workflow.shipped variant SOURCE   # once: the wd 5e-4 records
+    python -m noise_injection.workflow.shipped write            # README sections; `check`
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
 import re
 import shutil
+import subprocess
 import sys
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
-from noise_injection.claims import paper_numbers as paper
-from noise_injection.networks.experiments import configured, run_paths
+from noise_injection.networks.experiments import (compared_experiments, configured,
+                                                  configured_figures, run_paths, swept,
+                                                  trained)
 from noise_injection.networks.summary import read_runs, seed_finals, summarize
 from noise_injection.workflow.config import load_config_file, validate_config
 from noise_injection.workflow.generated import sync_files
-from noise_injection.workflow.results import library_versions, write_json
+from noise_injection.workflow.results import git_revision, library_versions, write_json
+from noise_injection.workflow.tolerances import table_differences, tolerance
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "results-cpu"
 CONFIG = "config/cpu.yaml"
+#: The declared variant (config/deviations.yaml weight_decay_fashion_mnist): App. Fig. 7 at
+#: the released script's weight decay, kept beside the main run.
+VARIANT = "authors-weight-decay"
+VARIANT_OVERLAY = "config/variants/cpu_authors_weight_decay.yaml"
+VARIANT_EXPERIMENT = "mlp3_narrow"
 #: What a shipped run keeps: records and tables under results/ (no checkpoints, no HTML) and
 #: the figures as PNG.
 KEEP = ("results/**/*.json", "results/**/*.npz", "results/**/*.csv", "figures/*.png")
-README_MARKERS = ("<!-- cpu-results:start (generated from results-cpu/) -->",
-                  "<!-- cpu-results:end -->")
-#: The quantities of App. Fig. 7 the README table shows: (metric, registry key, format).
-FIG7_ROWS = (("test_acc", "fig7_test_acc", "{:.1f} %"),
-             ("train_loss", "fig7_train_loss", "{:.2g}"),
-             ("hessian_trace", "fig7_hessian_trace", "{:.3g}"))
-SCHEME_NAMES = {"none": "plain GD", "layer": "layer-wise noise", "all": "all-weights noise"}
+#: Rules that derive tables, claims and figures from the run records: ``ship`` reruns them
+#: at its revision (besides every network figure rule), and nothing else.
+DERIVING_RULES = ("aggregate_network", "network_claims", "curve_comparison",
+                  "width_sweep_analysis", "width_sweep_figure", "claims_table")
+NOT_RECORDED = "not recorded: the records' revision predates this entry of run records"
 
 
-def cpu_config(root: Path = ROOT) -> dict:
-    """config/cpu.yaml with the schema's defaults filled in."""
-    path = root / CONFIG
+def cpu_config(root: Path = ROOT, config: str = CONFIG) -> dict:
+    """The scale's config (config/cpu.yaml) with the schema's defaults and the width sweep's
+    experiments filled in."""
+    path = root / config
     return validate_config(load_config_file(path), root / "config" / "schema.yaml", str(path))
 
 
@@ -65,33 +79,131 @@ def machine() -> dict:
             "platform": platform.platform(), "python": platform.python_version()}
 
 
-def ship(workdir: Path, dest: Path = SHIPPED, wall_time_s: float | None = None,
-         note: str = "") -> dict:
-    """Copy the finished CPU-scale run in ``workdir`` into ``dest`` (replacing what was
-    there) and write ``dest/PROVENANCE.json``; returns the provenance. The git revision and
-    versions are those the run records carry (they must agree across records)."""
-    workdir = Path(workdir)
-    if dest.exists():
-        shutil.rmtree(dest)
-    files = sorted({p for pattern in KEEP for p in workdir.glob(pattern)
+def clean(revision: str, what: str) -> str:
+    """``revision`` if it names a commit with nothing uncommitted, else ValueError saying
+    ``what`` it is the revision of."""
+    if not re.fullmatch(r"[0-9a-f]{40}", revision):
+        raise ValueError(f"{what} is at revision {revision!r}: shipped evidence needs a clean "
+                         "commit (no '-dirty', not 'unknown'); commit or stash first")
+    return revision
+
+
+def records(folder: Path) -> list[tuple[Path, dict]]:
+    """Every result record (JSON with provenance) under ``folder``/results, sorted."""
+    out = []
+    for path in sorted((folder / "results").rglob("*.json")):
+        record = json.loads(path.read_text())
+        if isinstance(record, dict) and "provenance" in record:
+            out.append((path, record))
+    return out
+
+
+def record_provenance(found: list[tuple[Path, dict]]) -> dict:
+    """What the records say about how they were computed: their revisions (each clean, else
+    ValueError naming a file), the library versions and numerics environments (the distinct
+    ones), the hosts, and the data source of the network runs."""
+    for path, record in found:
+        clean(record["provenance"]["git_revision"], f"the record {path}")
+    runs = [r for _, r in found if "data_source" in r]
+    distinct = lambda key: [json.loads(t) for t in sorted(  # noqa: E731
+        {json.dumps(r["provenance"].get(key, NOT_RECORDED), sort_keys=True)
+         for _, r in found})]
+    return {"training_revision": sorted({r["provenance"]["git_revision"] for _, r in found}),
+            "versions": distinct("versions"), "numerics": distinct("numerics"),
+            "hosts": sorted({r["provenance"].get("host", "?") for _, r in found}),
+            "data_source": runs[0]["data_source"] if runs else []}
+
+
+def training_wall_time(found: list[tuple[Path, dict]], root: Path) -> dict[str, float]:
+    """Summed wall time (s) of the network runs, per experiment folder."""
+    out: dict[str, float] = {}
+    for path, record in found:
+        if "data_source" in record:
+            name = path.parent.relative_to(root / "results" / "networks").as_posix()
+            out[name] = out.get(name, 0.0) + float(record["wall_time_total_s"])
+    return out
+
+
+def _copy_kept(source: Path, dest: Path) -> list[str]:
+    files = sorted({p for pattern in KEEP for p in source.glob(pattern)
                     if "checkpoints" not in p.parts})
     for path in files:
-        target = dest / path.relative_to(workdir)
+        target = dest / path.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(path, target)
-    shutil.copy2(workdir / CONFIG, dest / "cpu.yaml")
-    records = [json.loads(p.read_text()) for p in sorted((dest / "results").rglob("*.json"))]
-    revisions = {r["provenance"]["git_revision"] for r in records if "provenance" in r}
-    runs = [r for r in records if "data_source" in r]
+    return [p.relative_to(source).as_posix() for p in files]
+
+
+def derive(stage: Path, config: str = CONFIG, cores: int = 2) -> None:
+    """Rerun :data:`DERIVING_RULES` and the network figure rules in ``stage`` (a copy of a run:
+    records, tables, data flags) with this repository's Snakefile; no other rule may run, so
+    a training job that would be needed stops it (RuntimeError with Snakemake's output)."""
+    networks = cpu_config(ROOT, config)["networks"]
+    figures = [f"network_figure_{name}" for name in configured_figures(networks)]
+    rules = [*DERIVING_RULES, *figures]
+    targets = [*(f"results/networks/{e}/summary.csv" for e in trained(networks)),
+               "results/networks/claims.csv", *(f"figures/{f}.png" for f in
+                                                configured_figures(networks))]
+    if compared_experiments(networks):
+        targets.append("results/networks/curves/claims.csv")
+    if swept(networks):
+        targets += ["results/networks/width_sweep/claims.csv", "figures/width_sweep.png"]
+    if (stage / "results" / "claims.csv").exists():
+        targets.append("results/claims.csv")
+    # the records must look older than nothing they were made from
+    for flag in (stage / "data").glob("*.verified"):
+        os.utime(flag, (0, 0))
+    command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
+               "--directory", str(stage), "--configfile", str(ROOT / config), "--cores",
+               str(cores), "--rerun-triggers", "mtime", "--allowed-rules", *rules,
+               "--forcerun", *rules, "--", *targets]
+    proc = subprocess.run(command, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"deriving in {stage} failed (exit {proc.returncode}): "
+                           f"{' '.join(command)}\n{(proc.stdout + proc.stderr)[-4000:]}")
+
+
+def ship(workdir: Path, dest: Path = SHIPPED, config: str = CONFIG,
+         wall_time_s: float | None = None, note: str = "", cores: int = 2) -> dict:
+    """Ship the finished run in ``workdir`` into ``dest`` (its previous content replaced, the
+    variant folder :data:`VARIANT` kept): records and tables copied, every derived file redone
+    here (:func:`derive`), ``dest/PROVENANCE.json`` written; returns the provenance. Refused
+    before anything is copied when this repository or a record is not at a clean commit, or
+    when the run's config file differs from this repository's."""
+    workdir = Path(workdir)
+    derived_revision = clean(git_revision(ROOT), f"this repository ({ROOT})")
+    found = records(workdir)
+    if not found:
+        raise ValueError(f"{workdir}: no result records under results/")
+    from_records = record_provenance(found)
+    if not (workdir / config).is_file() or (
+            (workdir / config).read_text() != (ROOT / config).read_text()):
+        raise ValueError(f"{workdir / config} is missing or differs from {ROOT / config}: "
+                         "ship from a checkout whose config is the one that ran")
+    with tempfile.TemporaryDirectory(prefix="ship-") as tmp:
+        stage = Path(tmp)
+        _copy_kept(workdir, stage)
+        for flag in (workdir / "data").glob("*.verified"):
+            (stage / "data").mkdir(exist_ok=True)
+            shutil.copy2(flag, stage / "data" / flag.name)
+        started = datetime.now(timezone.utc).timestamp() - 1.0  # coarse file clocks
+        derive(stage, config, cores)
+        derived = [p for p in _kept(stage) if (stage / p).stat().st_mtime >= started]
+        for child in (list(dest.iterdir()) if dest.exists() else []):
+            if child.name != VARIANT:
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        files = _copy_kept(stage, dest)
+    shutil.copy2(ROOT / config, dest / Path(config).name)
+    shipped_records = records(dest)
     provenance = {
-        "config": "cpu.yaml (config/cpu.yaml as run)",
-        "git_revision": sorted(revisions),
-        "versions": runs[0]["provenance"]["versions"] if runs else library_versions(),
+        "config": f"{Path(config).name} ({config} as run)",
+        **from_records,
+        "derived_revision": derived_revision,
+        "derived": derived,
         "machine": machine(),
         "shipped_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "wall_time_s": wall_time_s,
-        "training_wall_time_s": sum(r["wall_time_total_s"] for r in runs),
-        "data_source": runs[0]["data_source"] if runs else [],
+        "training_wall_time_s": training_wall_time(shipped_records, dest),
         "files": len(files),
         "note": note,
     }
@@ -99,125 +211,152 @@ def ship(workdir: Path, dest: Path = SHIPPED, wall_time_s: float | None = None,
     return provenance
 
 
-def _runs(dest: Path, name: str, config: dict) -> tuple[list[Path], list[Path]]:
-    networks = config["networks"]
+def _kept(folder: Path) -> list[str]:
+    return sorted({p.relative_to(folder).as_posix() for pattern in KEEP
+                   for p in folder.glob(pattern)})
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def ship_variant(source: Path, dest: Path = SHIPPED / VARIANT, note: str = "") -> dict:
+    """The variant: the run records of App. Fig. 7 at the script's weight decay in ``source``
+    (a folder of run JSON + NPZ) copied unchanged into ``dest``/results/networks/mlp3_narrow/,
+    its tables (curves, summary, finals; the curve comparison with the paper) derived here
+    from them, and ``dest/PROVENANCE.json`` (sha256 of every record) written. Refused when a
+    record is not at a clean commit, this repository is not, or the records do not have the
+    variant's weight decay."""
+    derived_revision = clean(git_revision(ROOT), f"this repository ({ROOT})")
+    overlay = load_config_file(ROOT / VARIANT_OVERLAY)["networks"]["experiments"]
+    wanted = overlay[VARIANT_EXPERIMENT]["weight_decay"]
+    folder = dest / "results" / "networks" / VARIANT_EXPERIMENT
+    runs = sorted(Path(source).glob("*_seed*.json"))
+    for path in runs:
+        decay = json.loads(path.read_text())["config"]["weight_decay"]
+        if decay != wanted:
+            raise ValueError(f"{path}: weight decay {decay}, not the variant's {wanted} "
+                             f"({VARIANT_OVERLAY})")
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in runs:
+        for suffix in (".json", ".npz"):
+            shutil.copy2(path.with_suffix(suffix), folder / path.with_suffix(suffix).name)
+    found = records(dest)
+    from_records = record_provenance(found)
+    tables = rebuild_variant_tables(dest)
+    for relative, table in tables.items():
+        (dest / relative).parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(dest / relative, index=False)
+    provenance = {
+        "variant": f"App. Fig. 7 at the authors' released script's weight decay ({VARIANT_OVERLAY}; "
+                   "config/deviations.yaml weight_decay_fashion_mnist)",
+        "config": "config/cpu.yaml + " + VARIANT_OVERLAY,
+        **from_records,
+        "derived_revision": derived_revision,
+        "derived": sorted(tables),
+        "records_sha256": {p.relative_to(dest).as_posix(): _digest(p)
+                           for p in sorted(folder.glob("*_seed*.*"))},
+        "machine": machine(),
+        "shipped_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "training_wall_time_s": training_wall_time(found, dest),
+        "note": note,
+    }
+    write_json(dest / "PROVENANCE.json", provenance)
+    return provenance
+
+
+def _run_files(dest: Path, name: str, networks: dict) -> tuple[list[Path], list[Path]]:
     return tuple([dest / p for p in run_paths(name, networks, suffix)]
                  for suffix in ("json", "npz"))
 
 
-def rebuild_network_tables(dest: Path = SHIPPED) -> dict[str, pd.DataFrame]:
-    """The network summaries and claims table rebuilt from the shipped run records with the
-    functions the workflow's rules call (aggregate_network, network_claims)."""
-    from noise_injection.claims.networks import network_claims
+def _aggregates(dest: Path, name: str, networks: dict) -> tuple[pd.DataFrame, dict]:
+    runs_long = read_runs(*_run_files(dest, name, networks))
+    curves, summary = summarize(runs_long)
+    base = f"results/networks/{name}"
+    return runs_long, {f"{base}/curves.csv": curves, f"{base}/summary.csv": summary,
+                       f"{base}/finals.csv": seed_finals(runs_long)}
 
-    config = cpu_config()
-    networks = config["networks"]
-    tables, finals = {}, {}
-    for name in configured(networks):
-        runs_long = read_runs(*_runs(dest, name, config))
-        tables[f"results/networks/{name}/summary.csv"] = summarize(runs_long)[1]
-        finals[name] = tables[f"results/networks/{name}/finals.csv"] = seed_finals(runs_long)
+
+def rebuild_tables(dest: Path = SHIPPED, config: str = CONFIG) -> dict[str, pd.DataFrame]:
+    """Every network table of the shipped run rebuilt from its run records with the
+    functions the workflow's rules call: per trained experiment curves, summary and finals
+    (aggregate_network), the network claims (network_claims), the curve comparison
+    (curve_comparison) and the width sweep's tables (width_sweep_analysis)."""
+    from noise_injection.claims.constants import constant
+    from noise_injection.claims.curves import curve_tables
+    from noise_injection.claims.networks import network_claims
+    from noise_injection.claims.width_sweep import sweep_tables
+    from noise_injection.networks.sweep import predicted_slopes
+
+    cfg = cpu_config(ROOT, config)
+    networks = cfg["networks"]
+    tables, runs, finals = {}, {}, {}
+    for name in trained(networks):
+        runs[name], aggregates = _aggregates(dest, name, networks)
+        tables.update(aggregates)
+        finals[name] = aggregates[f"results/networks/{name}/finals.csv"]
     tables["results/networks/claims.csv"] = network_claims(
-        finals, networks["experiments"], config["scale"], networks["n_seeds"])
+        {n: finals[n] for n in configured(networks)}, networks["experiments"], cfg["scale"],
+        networks["n_seeds"])
+    compared = compared_experiments(networks)
+    if compared:
+        out = curve_tables({n: runs[n] for n in compared}, networks["experiments"],
+                           cfg["scale"])
+        tables.update({f"results/networks/curves/{k}.csv": v for k, v in out.items()})
+    if swept(networks):
+        out = sweep_tables({networks["experiments"][n]["sweep"]["width"]: finals[n]
+                            for n in swept(networks)}, constant("sweep_acc_drop"),
+                           predicted_slopes(), networks["width_sweep"]["epochs"], cfg["scale"])
+        tables.update({f"results/networks/width_sweep/{k}.csv": v for k, v in out.items()})
     return tables
 
 
-def _final(dest: Path) -> pd.DataFrame:
-    return pd.read_csv(dest / "results" / "networks" / "mlp3_narrow" / "summary.csv")
+def rebuild_variant_tables(dest: Path = SHIPPED / VARIANT) -> dict[str, pd.DataFrame]:
+    """The variant's tables from its records: the aggregates of App. Fig. 7 and its curve
+    comparison with the paper."""
+    from noise_injection.claims.curves import curve_tables
+
+    cfg = cpu_config()
+    networks = cfg["networks"]
+    runs_long, tables = _aggregates(dest, VARIANT_EXPERIMENT, networks)
+    out = curve_tables({VARIANT_EXPERIMENT: runs_long}, networks["experiments"], cfg["scale"])
+    tables.update({f"results/networks/curves/{k}.csv": v for k, v in out.items()})
+    return tables
 
 
-def readme_section(dest: Path = SHIPPED) -> str:
-    """The README section (markers included): what ran where, the paper's App. Fig. 7 numbers
-    beside ours (mean and std over the seeds that finished), and the claim rows."""
-    prov = json.loads((dest / "PROVENANCE.json").read_text())
-    config = cpu_config()
-    experiment = config["networks"]["experiments"]["mlp3_narrow"]
-    final = _final(dest)
-    sigma = experiment["plot_sigma"]
-    mach = prov["machine"]
-    hours = (prov["wall_time_s"] or prov["training_wall_time_s"]) / 3600
-    lines = [README_MARKERS[0], "",
-             f"One complete run of `config/cpu.yaml` on this project's development machine "
-             f"({mach['cpu']}, {mach['cores']} cores, {mach['memory_gib']} GiB; "
-             f"{mach['platform']}), git revision "
-             f"{', '.join(r[:7] for r in prov['git_revision'])}, torch "
-             f"{prov['versions'].get('torch', '?')}, shipped {prov['shipped_utc'][:10]}: "
-             f"{hours:.1f} h of wall time in all, {prov['training_wall_time_s'] / 3600:.1f} h "
-             f"of it training the {len(list((dest / 'results/networks/mlp3_narrow').glob('*.json')))} "
-             f"networks. Everything is in `results-cpu/` (run records with their data source "
-             f"and precision, summaries, claims, figures, `PROVENANCE.json`); "
-             f"`tests/test_shipped.py` rebuilds its summary and claims from the run records. "
-             f"{prov['note']}".rstrip(), "",
-             f"App. Fig. 7: MLP 784-500-500-500-10, {experiment['train_subset']} real "
-             f"FashionMNIST training images, full-batch GD (momentum "
-             f"{experiment['momentum']}, weight decay {experiment['weight_decay']}, lr "
-             f"{experiment['lr']}, cosine), {experiment['epochs']:,} iterations, sigma "
-             f"{sigma:g}, {config['networks']['n_seeds']} seeds; final values on the "
-             f"10,000 test images (train loss and Hessian trace on the training subset).", "",
-             "| quantity | scheme | paper (Fig. 7, read off the figure) | ours (mean +- std, "
-             "runs ok/run) |", "| --- | --- | --- | --- |"]
-    for metric, key, fmt in FIG7_ROWS:
-        for scheme in ("none", "layer", "all"):
-            row = final[(final.scheme == scheme) & (final.metric == metric)].iloc[0]
-            values = paper.entry(key)["value"]
-            cell = (fmt.format(values[scheme]) if values is not None else
-                    "-" if scheme == "none" else paper.entry(key)["quantity"])
-            lines.append(f"| {metric.replace('_', ' ')} | {SCHEME_NAMES[scheme]} | {cell} | "
-                         f"{fmt.format(row['mean'])} +- {fmt.format(row['std'])} "
-                         f"({int(row['n'])}/{int(row['n_runs'])}) |")
-    claims = pd.read_csv(dest / "results" / "networks" / "claims.csv")
-    ran = claims[(claims["level"] != "claim") & claims["estimate"].notna()]
-    rows = claims[claims["claim"].isin(ran["claim"]) & ((claims["level"] == "claim")
-                                                         | claims["estimate"].notna())]
-    lines += ["", "Verdicts of the network claims that this scale can test (the other claim "
-              "lines read \"not run at this scale\"; all rows in "
-              "`results-cpu/results/networks/claims.csv`; the rules: **Verdict rules** in this "
-              "README):", "",
-              "| claim | statement | row | paper | ours: estimate [95 % interval], test | power "
-              "| verdict |", "| --- | --- | --- | --- | --- | --- | --- |"]
-    for _, r in rows.iterrows():
-        estimate = ("-" if pd.isna(r["estimate"]) else
-                    f"{r['estimate']:+.3g} [{r['ci_low']:+.3g}, {r['ci_high']:+.3g}], {r['test']}")
-        cells = [r["claim"], r["statement"] if r["level"] == "claim" else "", r["row"],
-                 "" if pd.isna(r["paper"]) else r["paper"], estimate,
-                 power_text(r), f"**{r['verdict_text']}**"]
-        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-    lines += ["", "![App. Fig. 7 on real FashionMNIST, CPU scale]"
-              "(results-cpu/figures/fig7_mlp3_narrow.png)", "", README_MARKERS[1]]
-    return "\n".join(lines)
-
-
-def power_text(row: pd.Series) -> str:
-    """A row's power at the paper's effect, or why there is none."""
-    if row["level"] == "claim":
-        return ""
-    return "unknown: the paper gives no number" if pd.isna(row["power"]) else row["power"]
-
-
-def readme_text(readme: Path = ROOT / "README.md", dest: Path = SHIPPED) -> str:
-    """README.md with its generated CPU-results section replaced by :func:`readme_section`."""
-    text = readme.read_text()
-    start, end = (re.escape(m) for m in README_MARKERS)
-    pattern = re.compile(f"{start}.*?{end}", re.S)
-    if not pattern.search(text):
-        raise ValueError(f"{readme} lacks the markers {README_MARKERS}")
-    return pattern.sub(lambda _: readme_section(dest), text)
+def table_mismatches(rebuilt: pd.DataFrame, path: Path) -> list[str]:
+    """How a rebuilt table differs from the shipped CSV at ``path``: columns, row count, keys,
+    counts and words exactly, numbers within the tolerance ``shipped_rebuild`` of
+    config/tolerances.yaml (the shipping machine's vectorized sums may add in another order)."""
+    return table_differences(pd.read_csv(path), rebuilt, tolerance("shipped_rebuild"),
+                             label=str(path))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    shipping = sub.add_parser("ship", help="copy a finished CPU-scale run into results-cpu/")
+    shipping = sub.add_parser("ship", help="ship a finished CPU-scale run into results-cpu/")
     shipping.add_argument("workdir", type=Path)
     shipping.add_argument("--wall-time-s", type=float, default=None)
     shipping.add_argument("--note", default="")
-    sub.add_parser("write", help="regenerate the README section from results-cpu/")
-    sub.add_parser("check", help="exit 1 if the README section is out of date")
+    shipping.add_argument("--cores", type=int, default=2)
+    variant = sub.add_parser("variant", help="copy the weight-decay variant's App. Fig. 7 "
+                                             "records into results-cpu/" + VARIANT)
+    variant.add_argument("source", type=Path)
+    variant.add_argument("--note", default="")
+    sub.add_parser("write", help="regenerate the README sections from results-cpu/")
+    sub.add_parser("check", help="exit 1 if a README section is out of date")
     args = parser.parse_args(argv)
     if args.command == "ship":
-        print(json.dumps(ship(args.workdir, wall_time_s=args.wall_time_s, note=args.note),
-                         indent=2))
+        print(json.dumps(ship(args.workdir, wall_time_s=args.wall_time_s, note=args.note,
+                              cores=args.cores), indent=2))
         return 0
+    if args.command == "variant":
+        print(json.dumps(ship_variant(args.source, note=args.note), indent=2))
+        return 0
+    from noise_injection.workflow.shipped_readme import readme_text
+
     return sync_files({ROOT / "README.md": readme_text()}, args.command == "write",
                       "python -m noise_injection.workflow.shipped write")
 
