@@ -19,7 +19,8 @@ from noise_injection.networks.experiments import (
 )
 
 NETWORKS = config["networks"]
-# the paper's experiments this scale runs, and the figures that show only those
+# the paper's experiments this scale runs, the figures that show only those, and one figure
+# per experiment beyond the paper (its curves)
 EXPERIMENTS = configured(NETWORKS)
 FIGURES = configured_figures(NETWORKS)
 # the width sweep's experiments (beyond the paper; networks.width_sweep), and every trained one
@@ -110,7 +111,8 @@ for _figure, _spec in FIGURES.items():
             summary=[f"results/networks/{e}/summary.csv" for e in _spec.experiments],
         output:
             pdf=f"figures/{_figure}.pdf",
-            png=figure_report(_figure, "networks"),
+            # an experiment beyond the paper without a caption of its own: the generic one
+            png=figure_report(_figure, "networks", "experiment_curves"),
         log:
             f"logs/networks/{_figure}.log",
         localrule: True
@@ -122,12 +124,14 @@ for _figure, _spec in FIGURES.items():
         script:
             "../scripts/networks/figure.py"
 
-    rule:
-        name:
-            f"fig{_spec.number}"
-        input:
-            figure_files(_figure),
-        localrule: True
+    if _spec.number is not None:
+
+        rule:
+            name:
+                f"fig{_spec.number}"
+            input:
+                figure_files(_figure),
+            localrule: True
 
 
 rule network_claims:

@@ -155,7 +155,7 @@ def gallery_table(quick: Workflow, paper: Workflow, record: dict | None, shapes:
         claims = claims_of(upstream_files(quick, index))
         target = named_target(quick, name) or f"figures/{name}.pdf"
         measured, verdicts = "not measured", "not measured"
-        if record:
+        if record and name in record["figures"]:  # a figure added since: not measured
             fig = record["figures"][name]
             measured = f"{runs(fig['runs'])}, {minutes(fig['seconds'])}"
             verdicts = verdict_text(claims, record["claims"])

@@ -1,4 +1,5 @@
-"""Rule network_figure_*: one of Figs. 3-12 from the experiments' curves.csv / summary.csv.
+"""Rule network_figure_*: one of Figs. 3-12 from the experiments' curves.csv / summary.csv, or
+the curves figure of an experiment beyond the paper (``configured_figures``).
 
 Curves against iterations (full batch, log axis) or epochs (minibatch): accuracies as mean +- 1
 std over seeds; train loss and Hessian trace on a log axis as the geometric mean times / divided
@@ -14,7 +15,7 @@ series the figure draws that is missing stops the job naming the file.
 import matplotlib.pyplot as plt
 import numpy as np
 
-from noise_injection.networks.experiments import FIGURES, figure_columns, figure_series
+from noise_injection.networks.experiments import configured_figures, figure_columns, figure_series
 from noise_injection.networks.summary import CURVE_COLUMNS, SUMMARY_COLUMNS, read_checked
 from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, save_figure, use_style
 from noise_injection.workflow.runlog import log_to_file
@@ -27,7 +28,7 @@ METRIC_LABELS = {"test_acc": "test accuracy (%)", "train_loss": "train loss",
 LOG_METRICS = ("train_loss", "hessian_trace")
 DATASETS = {"digits": "8x8 digits", "fashion_mnist": "FashionMNIST", "cifar10": "CIFAR-10"}
 
-spec = FIGURES[snakemake.params.figure]
+spec = configured_figures(snakemake.config["networks"])[snakemake.params.figure]
 experiments = snakemake.config["networks"]["experiments"]
 series = figure_series(spec, experiments)
 curves = {name: read_checked(path, CURVE_COLUMNS, series[name], spec.metrics)
@@ -48,7 +49,8 @@ def describe(name):
     model = {"mlp": lambda: f"MLP {'-'.join(map(str, kw.get('widths', [])))}",
              "fcnn": lambda: f"FCNN {'-'.join(map(str, kw.get('channels', [32, 128, 128, 128])))}",
              "toy_cnn": lambda: "toy CNN",
-             "resnet18": lambda: f"ResNet-18 (width {kw.get('width', 64)})"}[exp["arch"]]()
+             "resnet18": lambda: f"ResNet-18 (width {kw.get('width', 64)})"}.get(
+        exp["arch"], lambda: f"{exp['arch']} {kw}")()
     size = (f"{exp['train_subset']} training images" if exp["train_subset"]
             else "all training images")
     opt = "full-batch GD" if not exp["batch_size"] else f"SGD, batch {exp['batch_size']}"
@@ -162,6 +164,6 @@ fig = sweep_figure() if spec.kind == "sigma_sweep" else curve_figure()
 spread = ("mean ± s.e.m." if spec.kind == "sigma_sweep"
           else "mean ± 1 std; on log axes ×/÷ geometric std")
 n_seeds = snakemake.config["networks"]["n_seeds"]
-fig.suptitle(f"Fig. {spec.number}, {snakemake.config['scale']} scale, {n_seeds} "
+fig.suptitle(f"{spec.label}, {snakemake.config['scale']} scale, {n_seeds} "
              f"seed{'s' if n_seeds > 1 else ''}\n{spread}", fontsize=10)
 save_figure(fig, snakemake.output.pdf, snakemake.output.png)
