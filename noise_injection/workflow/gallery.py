@@ -36,6 +36,7 @@ from noise_injection.workflow.timings import run_timings, wall_time_behind
 ROOT = Path(__file__).resolve().parents[2]
 GALLERY = Path("docs/gallery")
 RECORD = GALLERY / "run.json"
+OVERHEAD = Path("benchmarks/run_overhead.json")  # benchmarks/run_overhead.py writes it
 CORES = 2
 QUICK, PAPER = "config/config.yaml", "config/paper.yaml"
 COMMAND = "python -m noise_injection.workflow.gallery"
@@ -165,6 +166,28 @@ def gallery_table(quick: Workflow, paper: Workflow, record: dict | None, shapes:
     return "\n".join(lines)
 
 
+def overhead_table(overhead: dict | None) -> str:
+    """The default run's CPU time inside and outside the run records, per measured revision
+    (benchmarks/run_overhead.py)."""
+    if not overhead:
+        return ("\nNot measured for this revision (`python benchmarks/run_overhead.py` "
+                "measures it).\n")
+    lines = ["| run | revision, date | jobs | total CPU (s) | inside the run records (s) | "
+             "Snakemake itself (s) | outside / total |", "| --- | --- | ---: | ---: | ---: | "
+             "---: | ---: |"]
+    for label, r in overhead["runs"].items():
+        lines.append(f"| {label} | {r['revision']}, {r['date']} | {r['jobs']} | "
+                     f"{r['total_cpu_s']:.0f} | {r['inside_cpu_s']:.0f} | "
+                     f"{r['snakemake_cpu_s']:.0f} | **{r['outside_share']:.2f}** |")
+    cores = {r["cores"] for r in overhead["runs"].values()}
+    note = (f"`snakemake --cores {'/'.join(map(str, sorted(cores)))}`, "
+            + ("the runs side by side" if overhead["parallel"] else "one run after the other")
+            + f"; {sum(r['records'] for r in overhead['runs'].values())} run records in all, "
+            f"{sum(r['records_without_cpu_time'] for r in overhead['runs'].values())} of them "
+            "counted by their wall time")
+    return "\n" + "\n".join(lines) + f"\n\n({note}.)\n"
+
+
 def fragments(root: Path, readme: str, record: dict | None) -> dict[str, str]:
     """The text of each generated README fragment, by name (``record``: the measured default
     run, None where this revision has none)."""
@@ -194,6 +217,8 @@ def fragments(root: Path, readme: str, record: dict | None) -> dict[str, str]:
                        f"training runs, about {gpu_hours:.0f} GPU-hours by the estimates of "
                        f"the paper-shapes table"),
         "paper-gpu-hours": f"All experiments: about {gpu_hours:.0f} GPU-hours.",
+        "run-overhead": overhead_table(json.loads((root / OVERHEAD).read_text())
+                                       if (root / OVERHEAD).is_file() else None),
     }
 
 

@@ -2,7 +2,8 @@
 
 The checkpoint (params.checkpoint) is outside the declared outputs, so it survives a killed or
 failed job and the rerun resumes from it; it is deleted once the outputs are written. The
-record's wall_time_s is this job's; wall_time_total_s adds the killed jobs before it.
+record's wall_time_s and cpu_time_s are this job's; wall_time_total_s adds the killed jobs before
+it.
 """
 
 from pathlib import Path
@@ -33,7 +34,7 @@ write_json(snakemake.output.json, make_record(
      **experiment, "device_setting": networks["device"], "bf16": networks["bf16"],
      "channels_last": networks["channels_last"]},
     seed, out["status"], out["wall_time_s"], device=out["device"],
-    wall_time_total_s=out["wall_time_total_s"], precision=out["precision"],
+    cpu_time_s=out["cpu_time_s"], wall_time_total_s=out["wall_time_total_s"], precision=out["precision"],
     data_source=out["data_source"], num_tensors=out["num_tensors"],
     steps=out["steps"], final=final_metrics(history),
     eval_epochs=history["epoch"]))
