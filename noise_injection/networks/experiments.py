@@ -306,11 +306,18 @@ def run_stem(scheme: str, sigma: str, seed: int) -> str:
     return f"{scheme}_sigma{sigma}_seed{seed}"
 
 
-def run_paths(name: str, networks: dict, suffix: str) -> list[str]:
-    """The result files (``suffix`` "json" or "npz") of every run of experiment ``name``."""
-    return [f"results/networks/{name}/{run_stem(scheme, sigma, seed)}.{suffix}"
-            for scheme, sigma in runs(networks["experiments"][name])
+def run_list(name: str, networks: dict) -> list[tuple[str, str, int]]:
+    """(scheme, sigma label, seed) of every run of experiment ``name``, in a fixed order."""
+    return [(scheme, sigma, seed) for scheme, sigma in runs(networks["experiments"][name])
             for seed in seeds(networks, name)]
+
+
+def run_paths(name: str, networks: dict, suffix: str,
+              folder: str = "results/networks") -> list[str]:
+    """The files of every run of experiment ``name`` (:func:`run_list` order): results
+    (``suffix`` "json" or "npz") or, with ``folder`` results/networks/checkpoints, checkpoints
+    ("pt")."""
+    return [f"{folder}/{name}/{run_stem(*run)}.{suffix}" for run in run_list(name, networks)]
 
 
 def dataset_flag(networks: dict, name: str) -> list[str]:
