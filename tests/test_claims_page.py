@@ -100,7 +100,8 @@ def test_a_column_named_like_a_field_replaces_its_derivation():
 
 def test_the_page_has_a_summary_line_per_claim_then_its_section_in_words():
     rows = table([line("C5a", "reproduced"),
-                  comparison("C5a", "mlp3_narrow s=0.05", "reproduced", 1.7633, 1.3774, 2.1492),
+                  comparison("C5a", "mlp3_narrow s=0.05", "reproduced", 1.7633, 1.3774, 2.1492,
+                             verdict_text="reproduced, magnitude within the paper's"),
                   comparison("C5a", "mlp3_wide s=0.1", "not run at this scale",
                              experiment="mlp3_wide"),
                   line("C6a", "not run at this scale"),
@@ -118,6 +119,7 @@ def test_the_page_has_a_summary_line_per_claim_then_its_section_in_words():
     assert "<td>layer - GD +2.2 points</td><td class=num>+1.76 [+1.38, +2.15] points</td>" \
         in section  # the paper's value and ours side by side
     assert "<details><summary>details</summary>" in section and "90% with 3 seeds" in section
+    assert "reproduced, magnitude within the paper&#x27;s</span>" in section  # the words
     # the row not run shares one line; it is not a row of the table
     assert section.count("<tr>") == 2 and "1 setting(s): mlp3_wide (mlp3_wide s=0.1)" in section
     assert "+1 mlp3_narrow" not in page  # the code-like contrast is not shown

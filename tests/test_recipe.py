@@ -41,6 +41,10 @@ def test_the_recipe_experiment_is_a_figure_of_its_own_without_claims():
     networks = validate_config(smoke_with(experiments), SCHEMA)["networks"]
     (name,) = experiments
     assert added(networks) == (name,)
+    # the experiment schema's defaults are filled in (config/schema/networks.yaml)
+    experiment = networks["experiments"][name]
+    assert (experiment["momentum"], experiment["batch_size"], experiment["eval"]["points"],
+            experiment["hessian"]["probes"]) == (0.9, 0, 20, 4)
     spec = configured_figures(networks)[f"{name}_curves"]
     assert spec.number is None and spec.experiments == (name,) and spec.kind == "curves"
     # GD and one sigma per scheme, one seed at the smoke scale

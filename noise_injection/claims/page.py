@@ -27,9 +27,11 @@ import re
 import pandas as pd
 
 from noise_injection.claims.table import VERDICT_COLORS, interval_text
+from noise_injection.claims.verdicts import NOT_APPLICABLE, NOT_RUN, REPRODUCED
 from noise_injection.workflow.htmltable import page
 
-NOT_RUN = ("not run at this scale", "not applicable at this scale")
+#: The verdicts of rows that did not run at this scale.
+SKIPPED = (NOT_RUN, NOT_APPLICABLE)
 #: Network metrics in words with the unit of a difference of them (accuracies are in %).
 METRIC_WORDS = {"test_acc": ("final test accuracy", "points"),
                 "test_acc_peak": ("peak test accuracy", "points"),
@@ -149,7 +151,7 @@ FIELDS = {
     "unit": lambda row, plain: _derived_where_quantity_unit(row, plain)[2],
     "paper": "paper",
     "test": lambda row, plain: row["test"] or "declared criterion (details)",
-    "verdict": "verdict_text",
+    "verdict_text": "verdict_text",
     "power": "power",
     "runs ok / run": "n_ok",
     "diverged / run": "diverged",
@@ -192,10 +194,10 @@ def scope(rows: pd.DataFrame) -> str:
     """'reproduced in k of n settings run' (+ '; m not run') over a claim's counted rows;
     'none of m settings run' where none ran."""
     verdicts = list(counted(rows)["verdict"])
-    ran = [v for v in verdicts if v not in NOT_RUN]
+    ran = [v for v in verdicts if v not in SKIPPED]
     if not ran:
         return f"none of {len(verdicts)} setting(s) run"
-    text = f"reproduced in {ran.count('reproduced')} of {len(ran)} settings run"
+    text = f"reproduced in {ran.count(REPRODUCED)} of {len(ran)} settings run"
     return text + (f"; {len(verdicts) - len(ran)} not run" if len(ran) < len(verdicts) else "")
 
 
@@ -203,7 +205,7 @@ def strongest(rows: pd.DataFrame, verdict: str):
     """The row that carries the claim's verdict most clearly: among the rows run whose
     verdict is the claim's, the one whose interval keeps farthest from 0 (in half-widths);
     without intervals, the first of them; None when no row ran."""
-    ran = rows[(rows["level"] == "comparison") & ~rows["verdict"].isin(NOT_RUN)]
+    ran = rows[(rows["level"] == "comparison") & ~rows["verdict"].isin(SKIPPED)]
     same = ran[ran["verdict"] == verdict]
     pool = same if len(same) else ran
     if not len(pool):
@@ -270,8 +272,8 @@ def claim_section(claim: str, rows: pd.DataFrame, plain: dict) -> str:
     line = rows[rows["level"] == "claim"]
     head = line.iloc[0] if len(line) else rows.iloc[0]
     comparisons = rows[rows["level"] == "comparison"]
-    ran = comparisons[~comparisons["verdict"].isin(NOT_RUN)]
-    skipped = comparisons[comparisons["verdict"].isin(NOT_RUN)]
+    ran = comparisons[~comparisons["verdict"].isin(SKIPPED)]
+    skipped = comparisons[comparisons["verdict"].isin(SKIPPED)]
     sources = dict.fromkeys(s for v in comparisons["paper_source"] for s in v.split(" | ") if s)
     folded = (f"<details><summary>criterion of the claim line and the paper's sources"
               f"</summary><p>{_e(head['criterion'])}</p><ul>"
@@ -291,7 +293,7 @@ def claim_section(claim: str, rows: pd.DataFrame, plain: dict) -> str:
                 f"{beyond}</td><td>{_e(shown)}</td>"
                 f"<td class=num>{_e(ours_text(row, unit))}</td>"
                 f"<td>{_e(field(row, 'test', plain))}</td>"
-                f"<td>{_badge(row['verdict'], field(row, 'verdict', plain))}</td>"
+                f"<td>{_badge(row['verdict'], field(row, 'verdict_text', plain))}</td>"
                 f"<td>{_details(row, plain)}</td></tr>")
         out.append("<table class=rows><colgroup><col style='width:11%'><col style='width:24%'>"
                    "<col style='width:20%'><col style='width:13%'><col style='width:12%'>"
