@@ -21,13 +21,15 @@ FIGURES_SUBCATEGORY = "Figures (paper figures by number first)"
 PAGES_SUBCATEGORY = "Tables and pages"
 
 
-def figure_report(name, stage):
-    """A figure's PNG registered for the Snakemake report in its stage's category, with caption
-    report/<name>.rst and labels giving the number and wall time of the runs behind its
-    inputs."""
+def figure_report(name, stage, caption=None):
+    """A figure's PNG registered for the Snakemake report in its stage's category, with
+    caption report/<name>.rst (where it has none: report/<caption>.rst, one caption for
+    every figure of its kind) and labels giving the number and wall time of the runs behind
+    its inputs."""
+    own = os.path.exists(os.path.join(workflow.basedir, "report", f"{name}.rst"))
     return report(
         f"figures/{name}.png",
-        caption=f"../report/{name}.rst",
+        caption=f"../report/{name if own or caption is None else caption}.rst",
         category=REPORT_CATEGORIES[stage],
         subcategory=FIGURES_SUBCATEGORY,
         labels=figure_labels(name),

@@ -1,7 +1,8 @@
 # Stage 'networks': the network experiments of docs/paper.md section 4 (Figs. 3-12) and claims
 # C5-C6. One training job per (experiment, scheme, sigma, seed), tagged gpu=1 at the paper
-# scale so that profiles/slurm sends it to a GPU node; aggregation, figures and claims run
-# locally. Sigma = layer-wise std (all-weights noise: sigma/sqrt(M)).
+# scale so that profiles/slurm sends it to a GPU node (networks.runs_per_job: experiment, the
+# quick scale: one job per experiment); aggregation, figures and claims run locally.
+# Sigma = layer-wise std (all-weights noise: sigma/sqrt(M)).
 #
 # Checkpoints go to results/networks/checkpoints/, OUTSIDE the declared outputs: Snakemake
 # deletes the outputs of a failed or killed job but not the checkpoint, so rerunning the job
@@ -13,6 +14,7 @@ from noise_injection.networks.experiments import (
     run_settings,
     SCHEMES,
     dataset_flag,
+    run_list,
     run_paths,
     swept,
     trained,
@@ -21,7 +23,8 @@ from noise_injection.networks.experiments import (
 )
 
 NETWORKS = config["networks"]
-# the paper's experiments this scale runs, and the figures that show only those
+# the paper's experiments this scale runs, the figures that show only those, and one figure
+# per experiment beyond the paper (its curves)
 EXPERIMENTS = configured(NETWORKS)
 FIGURES = configured_figures(NETWORKS)
 # the width sweep's experiments (beyond the paper; networks.width_sweep), and every trained one
@@ -52,44 +55,84 @@ rule download_dataset:
         "../scripts/networks/download.py"
 
 
-rule train_network:
-    input:
-        lambda wildcards: dataset_flag(NETWORKS, wildcards.experiment),
-    output:
-        json="results/networks/{experiment}/{scheme}_sigma{sigma}_seed{seed}.json",
-        npz="results/networks/{experiment}/{scheme}_sigma{sigma}_seed{seed}.npz",
-    log:
-        "logs/networks/train/{experiment}/{scheme}_sigma{sigma}_seed{seed}.log",
-    wildcard_constraints:
-        experiment="|".join(TRAINED),
-        scheme="|".join(SCHEMES),
-        sigma=r"[0-9.]+",
-        seed=r"\d+",
-    conda:
-        "../envs/torch.yaml"
-    threads: NETWORKS["threads"]
-    resources:
-        gpu=NETWORKS["gpu"],
-        runtime=lambda wildcards: NETWORKS["experiments"][wildcards.experiment][
-            "resources"
-        ]["runtime"],
-        mem_mb=lambda wildcards: NETWORKS["experiments"][wildcards.experiment][
-            "resources"
-        ]["mem_mb"],
-        gpu_mem_mb=lambda wildcards: NETWORKS["experiments"][wildcards.experiment][
-            "resources"
-        ]["gpu_mem_mb"],
-    params:
-        checkpoint="results/networks/checkpoints/{experiment}/{scheme}_sigma{sigma}_seed{seed}.pt",
-        # the experiment's settings that change the numbers: a run is redone when they change
-        # (e.g. another scale), not when only its sigma list, figures or resources do
-        experiment=lambda wildcards: run_settings(
-            NETWORKS["experiments"][wildcards.experiment]
-        ),
-        # device, bf16, channels_last: they change the numbers too
-        numerics={k: NETWORKS[k] for k in NUMERICS},
-    script:
-        "../scripts/networks/train.py"
+def experiment_resource(name, key):
+    """A training job's resource ``key`` from experiment ``name``'s config."""
+    return NETWORKS["experiments"][name]["resources"][key]
+
+
+if NETWORKS["runs_per_job"] == "run":
+
+    rule train_network:
+        input:
+            lambda wildcards: dataset_flag(NETWORKS, wildcards.experiment),
+        output:
+            json="results/networks/{experiment}/{scheme}_sigma{sigma}_seed{seed}.json",
+            npz="results/networks/{experiment}/{scheme}_sigma{sigma}_seed{seed}.npz",
+        log:
+            "logs/networks/train/{experiment}/{scheme}_sigma{sigma}_seed{seed}.log",
+        wildcard_constraints:
+            experiment="|".join(TRAINED),
+            scheme="|".join(SCHEMES),
+            sigma=r"[0-9.]+",
+            seed=r"\d+",
+        conda:
+            "../envs/torch.yaml"
+        threads: NETWORKS["threads"]
+        resources:
+            gpu=NETWORKS["gpu"],
+            runtime=lambda wildcards: experiment_resource(
+                wildcards.experiment, "runtime"
+            ),
+            mem_mb=lambda wildcards: experiment_resource(wildcards.experiment, "mem_mb"),
+            gpu_mem_mb=lambda wildcards: experiment_resource(
+                wildcards.experiment, "gpu_mem_mb"
+            ),
+        params:
+            checkpoint="results/networks/checkpoints/{experiment}/{scheme}_sigma{sigma}_seed{seed}.pt",
+            # the experiment's settings that change the numbers: a run is redone when they
+            # change (e.g. another scale), not when only its sigma list, figures or resources do
+            experiment=lambda wildcards: run_settings(
+                NETWORKS["experiments"][wildcards.experiment]
+            ),
+            # device, bf16, channels_last: they change the numbers too
+            numerics={k: NETWORKS[k] for k in NUMERICS},
+        script:
+            "../scripts/networks/train.py"
+
+else:
+    # networks.runs_per_job: experiment (the quick scale): one job trains every run of an
+    # experiment in one process, in run_list order: the same files and numbers
+    for _experiment in TRAINED:
+
+        rule:
+            name:
+                f"train_{_experiment}"
+            input:
+                dataset_flag(NETWORKS, _experiment),
+            output:
+                json=run_paths(_experiment, NETWORKS, "json"),
+                npz=run_paths(_experiment, NETWORKS, "npz"),
+            log:
+                f"logs/networks/train/{_experiment}.log",
+            conda:
+                "../envs/torch.yaml"
+            threads: NETWORKS["threads"]
+            resources:
+                gpu=NETWORKS["gpu"],
+                runtime=experiment_resource(_experiment, "runtime")
+                * len(run_list(_experiment, NETWORKS)),
+                mem_mb=experiment_resource(_experiment, "mem_mb"),
+                gpu_mem_mb=experiment_resource(_experiment, "gpu_mem_mb"),
+            params:
+                name=_experiment,
+                runs=run_list(_experiment, NETWORKS),
+                checkpoint=run_paths(
+                    _experiment, NETWORKS, "pt", "results/networks/checkpoints"
+                ),
+                experiment=run_settings(NETWORKS["experiments"][_experiment]),
+                numerics={k: NETWORKS[k] for k in NUMERICS},
+            script:
+                "../scripts/networks/train.py"
 
 
 rule aggregate_network:
@@ -131,7 +174,8 @@ for _figure, _spec in FIGURES.items():
             npz=curve_runs(_spec, "npz"),
         output:
             pdf=f"figures/{_figure}.pdf",
-            png=figure_report(_figure, "networks"),
+            # an experiment beyond the paper without a caption of its own: the generic one
+            png=figure_report(_figure, "networks", "experiment_curves"),
         log:
             f"logs/networks/{_figure}.log",
         localrule: True
@@ -143,12 +187,14 @@ for _figure, _spec in FIGURES.items():
         script:
             "../scripts/networks/figure.py"
 
-    rule:
-        name:
-            f"fig{_spec.number}"
-        input:
-            figure_files(_figure),
-        localrule: True
+    if _spec.number is not None:
+
+        rule:
+            name:
+                f"fig{_spec.number}"
+            input:
+                figure_files(_figure),
+            localrule: True
 
 
 rule network_claims:

@@ -93,10 +93,8 @@ def test_a_stage_turned_off_may_be_left_out():
 
 def test_train_sizes_and_arch_kwargs_match_the_library():
     assert TRAIN_SIZES["digits"] == DIGITS_NUM_TRAIN
-    classes = {"mlp": nets.MLP, "toy_cnn": nets.ToyCNN, "fcnn": nets.FullyConvNet,
-               "resnet18": nets.ResNet18}
-    assert set(classes) == set(nets.ARCHITECTURES)
-    for arch, cls in classes.items():
+    assert set(ARCH_KWARGS) == set(nets.ARCHITECTURES)
+    for arch, cls in nets.ARCHITECTURES.items():
         parameters = inspect.signature(cls).parameters
         taken = set(parameters) - {"in_features", "in_shape", "num_classes"}
         required = {k for k in taken if parameters[k].default is inspect.Parameter.empty}

@@ -57,7 +57,8 @@ SPIED = {"dataset"}
 def schema_keys() -> set[str]:
     """Dotted keys of one experiment in config/schema/networks.yaml (one level of nesting)."""
     schema = load_schema(ROOT / "config" / "schema" / "networks.yaml")
-    experiment = schema["properties"]["experiments"]["properties"]["mlp3_narrow"]["properties"]
+    (experiment,) = schema["properties"]["experiments"]["patternProperties"].values()
+    experiment = experiment["properties"]
     keys = set()
     for key, sub in experiment.items():
         nested = sub.get("properties") if key in ("eval", "hessian") else None

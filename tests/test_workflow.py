@@ -181,6 +181,26 @@ def test_report_categories_follow_the_stages_and_the_page_renders(smoke_run):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
 
 
+@pytest.mark.slow
+def test_claims_page_shows_every_claim_on_the_first_screen(smoke_run):
+    """results/claims.html (also the report's claims page) of the whole DAG, in Chromium at
+    1,400 px: a screenshot (results/claims.png, to look at), every claim's summary line above
+    the fold and the page at most a third of the 22,847 px of the table it replaced."""
+    from noise_injection.workflow.screenshot import WINDOW, chromium, layout, screenshot
+
+    if chromium() is None:
+        pytest.skip("no chromium on the PATH")
+    page = smoke_run / "results" / "claims.html"
+    claims = re.findall(r"href='#(claim-\w+)'", page.read_text())
+    assert len(claims) == len(set(claims)) >= 15
+    measured = layout(page, ["summary", *claims])
+    assert measured["bottoms"]["summary"] <= WINDOW[1]
+    assert all(measured["bottoms"][c] for c in claims)  # every claim has its section
+    assert measured["height"] <= 22_847 / 3
+    png = screenshot(page, smoke_run / "results" / "claims.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def checkout_copy(tmp_path):
     """The workflow's sources (no results, environments or git data) copied to ``tmp_path``,
     so that a test may touch and edit them."""

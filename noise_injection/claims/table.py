@@ -4,7 +4,8 @@ the review stage.
 Each stage writes ``results/<stage>/claims.csv`` with :data:`CLAIM_COLUMNS`, one row per
 declared comparison (level "comparison") and one claim-level line per claim (level "claim")
 derived from its rows by the rule written in its criterion. Verdicts come from
-:mod:`noise_injection.claims.verdicts`; this module only formats, checks and combines them.
+:mod:`noise_injection.claims.verdicts`; this module only formats, checks and combines them
+(the page a reader sees: :mod:`noise_injection.claims.page`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import os
 import pandas as pd
 
 from noise_injection.claims.verdicts import VERDICTS
-from noise_injection.workflow.htmltable import table_page
 
 CLAIM_COLUMNS = ("claim", "row", "level", "statement", "setting", "paper", "paper_source",
                  "estimate", "ci_low", "ci_high", "test", "n_ok", "diverged", "power",
@@ -80,25 +80,3 @@ def interval_text(row) -> str:
         return "" if x in ("", None) or pd.isna(float(x)) else f"{float(x):+.3g}"
     est, low, high = num(row["estimate"]), num(row["ci_low"]), num(row["ci_high"])
     return f"{est} [{low}, {high}]" if low and high else est
-
-
-#: The claims page's columns: heading -> the table's column (or a function of a row).
-HTML_COLUMNS = {
-    "claim": "claim", "comparison": "row", "what is tested": "statement", "setting": "setting",
-    "paper's value": "paper", "where the paper's value comes from": "paper_source",
-    "ours: estimate [95 % interval]": interval_text, "runs ok / run": "n_ok",
-    "verdict": "verdict", "beyond the paper": "beyond_paper", "measured": "measured",
-    "criterion": "criterion",
-}
-
-
-def claims_html(table: pd.DataFrame, title: str) -> str:
-    """A standalone HTML page of the claims table: plain column headings, estimates and
-    intervals to 3 significant digits, one colour per verdict, claim-level lines in bold."""
-    weight = {"claim": "bold"}
-    styles = [f"background:{VERDICT_COLORS[v]};font-weight:{weight.get(level, 'normal')}"
-              for v, level in zip(table["verdict"], table["level"])]
-    rows = [[c(row) if callable(c) else row[c] for c in HTML_COLUMNS.values()]
-            for _, row in table.iterrows()]
-    return table_page(title, list(HTML_COLUMNS), rows, styles,
-                      numeric=("ours: estimate [95 % interval]", "runs ok / run"))

@@ -2,7 +2,9 @@
 their results go, and which figure shows what.
 
 An experiment (``config["networks"]["experiments"][name]``) fixes data, model and protocol and
-lists the noise levels per scheme; its runs are (scheme, sigma, seed) with scheme "none"
+lists the noise levels per scheme; the paper's (:data:`EXPERIMENTS`) have their figures
+(:data:`FIGURES`) and claim rows, any other is defined by its fields alone and drawn in a
+figure of its curves (:func:`configured_figures`); its runs are (scheme, sigma, seed) with scheme "none"
 (plain (S)GD, sigma 0) and every sigma of ``sigmas.layer`` / ``sigmas.all``. Sigma convention:
 ``sigma`` is the layer-wise std; all-weights noise has std sigma/sqrt(M) on every tensor,
 M = number of parameter tensors (``NoiseInjector``).
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+#: The paper's experiments, in its order.
 EXPERIMENTS = ("mlp3_narrow", "mlp3_wide", "mlp5_narrow", "mlp5_wide", "toy_cnn", "fcnn",
                "resnet18")
 SCHEMES = ("none", "layer", "all")
@@ -31,14 +34,22 @@ METRICS = ("train_loss", "train_acc", "test_loss", "test_acc", "hessian_trace")
 class FigureSpec:
     """One figure: ``kind`` "curves" (metric vs epochs, one column per experiment, at the
     experiment's ``plot_sigma``), "sigma_columns" (one column per sigma of one experiment) or
-    "sigma_sweep" (final metrics vs sigma, Fig. 6). ``window``: the part of each run the
-    paper's figure shows, as fractions of its length (shaded; None: no window)."""
+    "sigma_sweep" (final metrics vs sigma, Fig. 6). ``number``: the paper's figure number
+    (None: an experiment beyond the paper). ``window``: the part of each run the paper's
+    figure shows, as fractions of its length (shaded; None: no window)."""
 
-    number: int
+    number: int | None
     kind: str
     experiments: tuple[str, ...]
     metrics: tuple[str, ...] = ("test_acc", "train_loss", "hessian_trace")
     window: tuple[float, float] | None = None
+
+    @property
+    def label(self) -> str:
+        """'Fig. 7', or 'experiment <name> (beyond the paper)'."""
+        if self.number is not None:
+            return f"Fig. {self.number}"
+        return f"experiment {', '.join(self.experiments)} (beyond the paper)"
 
 
 #: The paper's network figures by file name.
@@ -133,10 +144,16 @@ def sweep_experiments(networks: dict) -> dict[str, dict]:
 
 def sweep_problems(networks: dict) -> list[str]:
     """What is wrong with ``networks.width_sweep`` across fields, naming the key: a base that
-    the configuration does not run or that is no MLP, no sigma that both schemes run."""
+    the configuration does not run or that is no MLP, no sigma that both schemes run, an
+    experiment of the file named like one of the sweep's (it would be overwritten)."""
     sweep = networks.get("width_sweep")
     if not sweep:
         return []
+    taken = [sweep_name(w) for w in sweep["widths"]
+             if "sweep" not in networks["experiments"].get(sweep_name(w), {"sweep": None})]
+    if taken:
+        return [f"'networks.experiments' defines {taken}, the name(s) of the width sweep's "
+                "experiments (networks.width_sweep); rename them"]
     base = networks["experiments"].get(sweep["of"])
     if base is None:
         return [f"'networks.width_sweep.of' = {sweep['of']!r} is not an experiment of this "
@@ -158,9 +175,18 @@ def swept(networks: dict) -> tuple[str, ...]:
                  if "sweep" in experiment)
 
 
+def added(networks: dict) -> tuple[str, ...]:
+    """The experiments a configuration defines beyond the paper's and the width sweep's, in
+    the file's order (each gets a figure of its curves, :func:`configured_figures`)."""
+    return tuple(name for name, experiment in networks["experiments"].items()
+                 if name not in EXPERIMENTS and "sweep" not in experiment)
+
+
 def trained(networks: dict) -> tuple[str, ...]:
-    """Every experiment whose runs a configuration trains: the paper's, then the sweep's."""
-    return configured(networks) + swept(networks)
+    """Every experiment whose runs a configuration trains: the paper's in its order, then
+    the others in the file's (the width sweep's last)."""
+    return configured(networks) + tuple(name for name in networks["experiments"]
+                                        if name not in EXPERIMENTS)
 
 
 def seeds(networks: dict, name: str) -> range:
@@ -168,10 +194,19 @@ def seeds(networks: dict, name: str) -> range:
     return range(networks["experiments"][name].get("n_seeds") or networks["n_seeds"])
 
 
+def curves_figure(name: str) -> str:
+    """The figure of an experiment beyond the paper: figures/<name>_curves.{pdf,png}."""
+    return f"{name}_curves"
+
+
 def configured_figures(networks: dict) -> dict[str, FigureSpec]:
-    """The figures all of whose experiments the configuration runs."""
+    """The paper's figures all of whose experiments the configuration runs, then one curves
+    figure (test accuracy, train loss, Hessian trace) per experiment beyond the paper
+    (:func:`added`), named by :func:`curves_figure`."""
     names = set(configured(networks))
-    return {fig: spec for fig, spec in FIGURES.items() if names.issuperset(spec.experiments)}
+    paper = {fig: spec for fig, spec in FIGURES.items() if names.issuperset(spec.experiments)}
+    return paper | {curves_figure(name): FigureSpec(None, "curves", (name,))
+                    for name in added(networks)}
 
 
 def sigma_label(sigma: float) -> str:
@@ -234,9 +269,12 @@ ARCH_KWARGS = {
 
 def experiment_problems(name: str, experiment: dict) -> list[str]:
     """What is wrong across the fields of one experiment's config, each naming its dotted key:
-    empty sigma lists, a ``plot_sigma`` that one scheme does not run, a ``train_subset``
+    an architecture that :data:`ARCH_KWARGS` does not know, empty sigma lists, a ``plot_sigma`` that one scheme does not run, a ``train_subset``
     larger than the data set, ``arch_kwargs`` the architecture does not take or lacks."""
     key = f"networks.experiments.{name}"
+    if experiment["arch"] not in ARCH_KWARGS:
+        return [f"'{key}.arch' = {experiment['arch']!r} is not an architecture; choose one "
+                f"of {sorted(ARCH_KWARGS)} (noise_injection.networks.nets.ARCHITECTURES)"]
     problems = []
     sigmas = experiment["sigmas"]
     for scheme in ("layer", "all"):
@@ -295,11 +333,18 @@ def run_stem(scheme: str, sigma: str, seed: int) -> str:
     return f"{scheme}_sigma{sigma}_seed{seed}"
 
 
-def run_paths(name: str, networks: dict, suffix: str) -> list[str]:
-    """The result files (``suffix`` "json" or "npz") of every run of experiment ``name``."""
-    return [f"results/networks/{name}/{run_stem(scheme, sigma, seed)}.{suffix}"
-            for scheme, sigma in runs(networks["experiments"][name])
+def run_list(name: str, networks: dict) -> list[tuple[str, str, int]]:
+    """(scheme, sigma label, seed) of every run of experiment ``name``, in a fixed order."""
+    return [(scheme, sigma, seed) for scheme, sigma in runs(networks["experiments"][name])
             for seed in seeds(networks, name)]
+
+
+def run_paths(name: str, networks: dict, suffix: str,
+              folder: str = "results/networks") -> list[str]:
+    """The files of every run of experiment ``name`` (:func:`run_list` order): results
+    (``suffix`` "json" or "npz") or, with ``folder`` results/networks/checkpoints, checkpoints
+    ("pt")."""
+    return [f"{folder}/{name}/{run_stem(*run)}.{suffix}" for run in run_list(name, networks)]
 
 
 def dataset_flag(networks: dict, name: str) -> list[str]:

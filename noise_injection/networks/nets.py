@@ -29,8 +29,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-ARCHITECTURES = ("mlp", "toy_cnn", "fcnn", "resnet18")
-
 
 class MLP(nn.Module):
     """Fully connected ReLU network returning log-probabilities."""
@@ -157,6 +155,12 @@ class ResNet18(nn.Module):
         return self.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
 
 
+#: Each architecture's class; its keyword arguments (all but the input shape and the number of
+#: classes) are listed, torch-free, in :data:`networks.experiments.ARCH_KWARGS` for the config
+#: checks (tests/test_config_checks.py compares the two).
+ARCHITECTURES = {"mlp": MLP, "toy_cnn": ToyCNN, "fcnn": FullyConvNet, "resnet18": ResNet18}
+
+
 def build_model(arch: str, in_shape, num_classes: int, **kwargs) -> nn.Module:
     """One of :data:`ARCHITECTURES` for inputs of shape ``in_shape = (C, H, W)``.
 
@@ -167,12 +171,8 @@ def build_model(arch: str, in_shape, num_classes: int, **kwargs) -> nn.Module:
     in_shape = tuple(int(s) for s in in_shape)
     if len(in_shape) != 3:
         raise ValueError(f"in_shape must be (C, H, W), got {in_shape}")
-    if arch == "mlp":
+    if arch not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {arch!r}; choose one of {list(ARCHITECTURES)}")
+    if arch == "mlp":  # the only one that flattens its input first
         return MLP(math.prod(in_shape), num_classes, **kwargs)
-    if arch == "toy_cnn":
-        return ToyCNN(in_shape, num_classes, **kwargs)
-    if arch == "fcnn":
-        return FullyConvNet(in_shape, num_classes, **kwargs)
-    if arch == "resnet18":
-        return ResNet18(in_shape, num_classes, **kwargs)
-    raise ValueError(f"unknown architecture {arch!r}; choose one of {ARCHITECTURES}")
+    return ARCHITECTURES[arch](in_shape, num_classes, **kwargs)

@@ -464,17 +464,19 @@ def train_network(model: torch.nn.Module, data: ArrayDataset, protocol: Protocol
                   device: str = "auto", checkpoint: str | os.PathLike | None = None,
                   run_key: str = "", progress: bool = True,
                   on_epoch_end: Callable[[Trainer], None] | None = None) -> dict:
-    """Train one run and return ``{"status", "history", "wall_time_s", "wall_time_total_s",
-    "device", "precision", "num_tensors", "steps"}`` (history: lists per metric, see
-    :class:`Trainer`; precision: :func:`configure_precision`;
-    wall_time_s: this process only; wall_time_total_s: over all restarts of a resumed run,
-    counting each killed process up to its last checkpoint)."""
-    start = time.perf_counter()
+    """Train one run and return ``{"status", "history", "wall_time_s", "cpu_time_s",
+    "wall_time_total_s", "device", "precision", "num_tensors", "steps"}`` (history: lists per
+    metric, see :class:`Trainer`; precision: :func:`configure_precision`;
+    wall_time_s and cpu_time_s (this process's CPU, all threads): this process only;
+    wall_time_total_s: over all restarts of a resumed run, counting each killed process up
+    to its last checkpoint)."""
+    start, cpu_start = time.perf_counter(), time.process_time()
     trainer = Trainer(model, data, protocol, scheme=scheme, sigma=sigma, seed=seed, order=order,
                       device=device)
     history = trainer.run(checkpoint, run_key, on_epoch_end=on_epoch_end, progress=progress)
     wall_time_s = time.perf_counter() - start
     return {"status": trainer.status, "history": history, "wall_time_s": wall_time_s,
+            "cpu_time_s": time.process_time() - cpu_start,
             "wall_time_total_s": trainer.wall_time_before_s + wall_time_s,
             "device": str(trainer.device), "precision": trainer.precision,
             "num_tensors": trainer.injector.num_groups, "steps": trainer.step}

@@ -17,6 +17,7 @@ a file on its own, a syntax error reported as ``FILE:LINE:COLUMN``.
 from __future__ import annotations
 
 import copy
+import re
 import sys
 from pathlib import Path
 
@@ -79,11 +80,14 @@ def _fill_defaults(schema: dict, instance) -> None:
             instance[key] = copy.deepcopy(sub["default"])
         if key in instance:
             _fill_defaults(sub, instance[key])
-    extra = schema.get("additionalProperties")
-    if isinstance(extra, dict):
-        for key, value in instance.items():
-            if key not in schema.get("properties", {}):
-                _fill_defaults(extra, value)
+    for key, value in instance.items():
+        if key in schema.get("properties", {}):
+            continue
+        matched = [sub for pattern, sub in schema.get("patternProperties", {}).items()
+                   if re.search(pattern, key)]
+        extra = schema.get("additionalProperties")
+        for sub in matched or ([extra] if isinstance(extra, dict) else []):
+            _fill_defaults(sub, value)
 
 
 def _dotted(path) -> str:
@@ -97,9 +101,13 @@ def _explain(error: jsonschema.ValidationError) -> str:
     where = _dotted(error.absolute_path)
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
-        unknown = sorted(set(error.instance) - set(allowed))
+        patterns = list(error.schema.get("patternProperties", {}))
+        unknown = sorted(k for k in set(error.instance) - set(allowed)
+                         if not any(re.search(p, k) for p in patterns))
         where_in = "" if where == "<top level>" else f" under '{where}'"
-        return f"unknown key(s) {unknown}{where_in}; allowed: {allowed}"
+        names = " or ".join([*([str(allowed)] if allowed else []),
+                             *(f"names matching {p}" for p in patterns)])
+        return f"unknown key(s) {unknown}{where_in}; allowed: {names}"
     if error.validator == "enum":
         return f"'{where}' = {error.instance!r} is not allowed; choose one of {error.validator_value}"
     if error.validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):

@@ -40,6 +40,7 @@ from noise_injection.workflow.tolerances import fragile_verdicts, tolerances, tr
 ROOT = Path(__file__).resolve().parents[2]
 GALLERY = Path("docs/gallery")
 RECORD = GALLERY / "run.json"
+OVERHEAD = Path("benchmarks/run_overhead.json")  # benchmarks/run_overhead.py writes it
 CORES = 2
 QUICK, PAPER = "config/config.yaml", "config/paper.yaml"
 COMMAND = "python -m noise_injection.workflow.gallery"
@@ -159,7 +160,7 @@ def gallery_table(quick: Workflow, paper: Workflow, record: dict | None, shapes:
         claims = claims_of(upstream_files(quick, index))
         target = named_target(quick, name) or f"figures/{name}.pdf"
         measured, verdicts = "not measured", "not measured"
-        if record:
+        if record and name in record["figures"]:  # a figure added since: not measured
             fig = record["figures"][name]
             measured = f"{runs(fig['runs'])}, {minutes(fig['seconds'])}"
             verdicts = verdict_text(claims, record["claims"])
@@ -198,6 +199,28 @@ def travel_table() -> str:
             if missing else "")
     return ("\n" + "\n".join(lines) + f"\n\nTravel {source}.{bare} Fragile quick-scale verdicts "
             f"(their word changed under another variant): {words or 'none'}.\n")
+
+
+def overhead_table(overhead: dict | None) -> str:
+    """The default run's CPU time inside and outside the run records, per measured revision
+    (benchmarks/run_overhead.py)."""
+    if not overhead:
+        return ("\nNot measured for this revision (`python benchmarks/run_overhead.py` "
+                "measures it).\n")
+    lines = ["| run | revision, date | jobs | total CPU (s) | inside the run records (s) | "
+             "Snakemake itself (s) | outside / total |", "| --- | --- | ---: | ---: | ---: | "
+             "---: | ---: |"]
+    for label, r in overhead["runs"].items():
+        lines.append(f"| {label} | {r['revision']}, {r['date']} | {r['jobs']} | "
+                     f"{r['total_cpu_s']:.0f} | {r['inside_cpu_s']:.0f} | "
+                     f"{r['snakemake_cpu_s']:.0f} | **{r['outside_share']:.2f}** |")
+    cores = {r["cores"] for r in overhead["runs"].values()}
+    note = (f"`snakemake --cores {'/'.join(map(str, sorted(cores)))}`, "
+            + ("the runs side by side" if overhead["parallel"] else "one run after the other")
+            + f"; {sum(r['records'] for r in overhead['runs'].values())} run records in all, "
+            f"{sum(r['records_without_cpu_time'] for r in overhead['runs'].values())} of them "
+            "counted by their wall time")
+    return "\n" + "\n".join(lines) + f"\n\n({note}.)\n"
 
 
 def fragments(root: Path, readme: str, record: dict | None) -> dict[str, str]:
@@ -240,6 +263,8 @@ def fragments(root: Path, readme: str, record: dict | None) -> dict[str, str]:
         "paper-gpu-hours": (f"The paper's experiments: about {gpu_hours:.0f} GPU-hours (the "
                             f"width sweep's {swept} runs not estimated)."),
         "travel": travel_table(),
+        "run-overhead": overhead_table(json.loads((root / OVERHEAD).read_text())
+                                       if (root / OVERHEAD).is_file() else None),
     }
 
 

@@ -12,10 +12,11 @@ STYLE = ("body{font-family:sans-serif;margin:1em}div.doc{max-width:60em}"
          "pre,code{background:#f6f6f6}")
 
 
-def page(title: str, body: str) -> str:
-    """A page holding ``body`` (HTML) under the heading ``title`` (escaped here)."""
+def page(title: str, body: str, style: str = "") -> str:
+    """A page holding ``body`` (HTML) under the heading ``title`` (escaped here); ``style``:
+    CSS added to the common :data:`STYLE`."""
     return ("<!DOCTYPE html><html><head><meta charset='utf-8'>"
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
+            f"<title>{html.escape(title)}</title><style>{STYLE}{style}</style></head><body>"
             f"<h2>{html.escape(title)}</h2>{body}</body></html>\n")
 
 

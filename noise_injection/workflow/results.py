@@ -1,7 +1,8 @@
 """Result records: every result file says which config, seed, code and machine made it.
 
-A record is a JSON object ``{"config", "seed", "status", "wall_time_s", "provenance", ...}``
-with ``status`` one of :data:`STATUSES`. Files are written atomically (temporary file in the
+A record is a JSON object ``{"config", "seed", "status", "wall_time_s", "cpu_time_s",
+"provenance", ...}`` with ``status`` one of :data:`STATUSES`; the times are those of the job's
+computing part (:class:`Stopwatch`). Files are written atomically (temporary file in the
 same folder, then rename), so a killed job never leaves a half-written result behind, and get
 the permissions the process's umask gives a new file (0644 under umask 022), as ``open`` would,
 so other users can read them on shared storage.
@@ -16,6 +17,7 @@ import platform
 import subprocess
 import sys
 import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -120,16 +122,35 @@ def provenance(device: str = "cpu") -> dict:
     }
 
 
+class Stopwatch:
+    """Wall-clock and CPU time since it was started. CPU time is this process's, user +
+    system, over all its threads (``time.process_time``; child processes not included)."""
+
+    def __init__(self):
+        self.wall_start, self.cpu_start = time.perf_counter(), time.process_time()
+
+    def times(self) -> dict[str, float]:
+        """``{"wall_time_s", "cpu_time_s"}`` since the start: the keywords of
+        :func:`make_record`."""
+        return {"wall_time_s": time.perf_counter() - self.wall_start,
+                "cpu_time_s": time.process_time() - self.cpu_start}
+
+
 def make_record(config: dict, seed: int | None, status: str, wall_time_s: float,
-                device: str = "cpu", **payload) -> dict:
-    """A result record with its provenance; ``payload`` holds the measured numbers."""
+                device: str = "cpu", cpu_time_s: float | None = None, **payload) -> dict:
+    """A result record with its provenance; ``payload`` holds the measured numbers.
+    ``wall_time_s`` and ``cpu_time_s`` time the job's computing part (:class:`Stopwatch`),
+    not its start-up (benchmarks/run_overhead.py compares the two)."""
     if status not in STATUSES:
         raise ValueError(f"status must be one of {STATUSES}, got {status!r}")
+    times = {"wall_time_s": float(wall_time_s)}
+    if cpu_time_s is not None:
+        times["cpu_time_s"] = float(cpu_time_s)
     return {
         "config": config,
         "seed": seed,
         "status": status,
-        "wall_time_s": float(wall_time_s),
+        **times,
         "provenance": provenance(device),
         **payload,
     }

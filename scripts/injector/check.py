@@ -1,18 +1,16 @@
 """Rule injector_check: measure the injector's statistics and write the result JSON."""
 
-import time
-
 from noise_injection.injector.check import injector_statistics
 from noise_injection.workflow.runlog import log_to_file
-from noise_injection.workflow.results import make_record, write_json
+from noise_injection.workflow.results import Stopwatch, make_record, write_json
 
 log = log_to_file(snakemake.log[0])
 
 cfg = snakemake.params.cfg
 log.info("injector check: %s", cfg)
-start = time.perf_counter()
+clock = Stopwatch()
 stats = injector_statistics(cfg["width"], cfg["sigma"], cfg["steps"], cfg["seed"])
 write_json(
     snakemake.output[0],
-    make_record(cfg, cfg["seed"], "ok", time.perf_counter() - start, schemes=stats),
+    make_record(cfg, cfg["seed"], "ok", **clock.times(), schemes=stats),
 )

@@ -1,5 +1,6 @@
 """Rule network_figure_*: one of Figs. 3-12 from the experiments' curves.csv / summary.csv and,
-for the log axes, the runs' own records; the paper's curves beside ours.
+for the log axes, the runs' own records, the paper's curves beside ours; or the curves figure of
+an experiment beyond the paper (``configured_figures``).
 
 Curves against iterations (full batch, log axis) or epochs (minibatch). One spread over seeds
 (plotting.SPREAD): accuracies as mean +- 1 std; train loss and Hessian trace on a log axis as
@@ -28,7 +29,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from noise_injection.networks.experiments import FIGURES, figure_columns, figure_series
+from noise_injection.networks.experiments import EXPERIMENTS, configured_figures, figure_columns, figure_series
 from noise_injection.networks.paper_view import (
     axis_differences,
     digitized_figure,
@@ -64,7 +65,7 @@ PAPER_TRACE = "the paper's {}Hessian trace\n(a sum over its probes: own scale)"
 SCHEMES = ("none", "layer", "all")
 
 figure = snakemake.params.figure
-spec = FIGURES[figure]
+spec = configured_figures(snakemake.config["networks"])[figure]
 experiments = snakemake.config["networks"]["experiments"]
 series = figure_series(spec, experiments)
 curves = {name: read_checked(path, CURVE_COLUMNS, series[name], spec.metrics)
@@ -89,7 +90,8 @@ def describe(name):
     model = {"mlp": lambda: f"MLP {'-'.join(map(str, kw.get('widths', [])))}",
              "fcnn": lambda: f"FCNN {'-'.join(map(str, kw.get('channels', [32, 128, 128, 128])))}",
              "toy_cnn": lambda: "toy CNN",
-             "resnet18": lambda: f"ResNet-18 (width {kw.get('width', 64)})"}[exp["arch"]]()
+             "resnet18": lambda: f"ResNet-18 (width {kw.get('width', 64)})"}.get(
+        exp["arch"], lambda: f"{exp['arch']} {kw}")()
     size = (f"{exp['train_subset']} training images" if exp["train_subset"]
             else "all training images")
     opt = "full-batch GD" if not exp["batch_size"] else f"SGD, batch {exp['batch_size']}"
@@ -333,7 +335,10 @@ def legend_handles():
 
 def paper_note(names):
     """Where the paper is drawn and why: on our axes, or on axes of its own (or not at all)
-    because our runs differ from its protocol in the settings named."""
+    because our runs differ from its protocol in the settings named; none for an experiment
+    beyond the paper."""
+    if not any(n in EXPERIMENTS for n in names):
+        return "an experiment beyond the paper: no curve of the paper to draw"
     differences = sorted({d for n in names for d in axis_differences(n, experiments[n])})
     curves_read = any(digitized_figure(n) is not None for n in names)
     if differences:
@@ -352,7 +357,7 @@ fig, names = sweep_figure() if spec.kind == "sigma_sweep" else curve_figure()
 legend_below(fig, legend_handles(), ncol=2)
 n_seeds = snakemake.config["networks"]["n_seeds"]
 width = int(fig.get_figwidth() * 13)  # characters of a 9-point line
-fig.suptitle("\n".join([f"Fig. {spec.number}, {snakemake.config['scale']} scale, {n_seeds} "
+fig.suptitle("\n".join([f"{spec.label}, {snakemake.config['scale']} scale, {n_seeds} "
                         f"seed{'s' if n_seeds > 1 else ''}",
                         textwrap.fill(f"bands: {SPREAD}", width),
                         textwrap.fill(paper_note(names), width)]), fontsize=9)

@@ -1,8 +1,10 @@
-"""Rule claims_table: combine the stages' claims into results/claims.csv and an HTML table."""
+"""Rule claims_table: combine the stages' claims into results/claims.csv and the claims page
+results/claims.html (a summary line per claim, then a section per claim)."""
 
 from pathlib import Path
 
-from noise_injection.claims.table import CLAIM_COLUMNS, claims_html, combine_claims
+from noise_injection.claims.page import claims_html
+from noise_injection.claims.table import CLAIM_COLUMNS, combine_claims
 from noise_injection.workflow.inputs import read_table
 from noise_injection.workflow.runlog import log_to_file
 
@@ -14,5 +16,6 @@ log.info("%d claims from %s", len(table), list(snakemake.input))
 table.to_csv(snakemake.output.csv, index=False)
 scale = snakemake.config["scale"]
 Path(snakemake.output.html).write_text(
-    claims_html(table, f"Paper vs this repository ({scale} scale)")
+    claims_html(table, f"Paper vs this repository ({scale} scale)",
+                snakemake.config.get("networks"))
 )

@@ -4,16 +4,15 @@ the out-of-sample test). The fit is recorded either way; the sigma
 used is the fit, or the configured one when variance.dynamics.sigma is a number."""
 
 import math
-import time
 
 from noise_injection.variance.onset import FIG2_TARGETS, calibrate_sigma
 from noise_injection.variance.study import stage_data
 from noise_injection.variance import records
-from noise_injection.workflow.results import make_record, read_json, write_json
+from noise_injection.workflow.results import Stopwatch, make_record, read_json, write_json
 from noise_injection.workflow.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
-start = time.perf_counter()
+clock = Stopwatch()
 dyn = snakemake.params.dynamics
 X, Y = stage_data(snakemake.params.data)
 ends = {r["width"]: r for r in (read_json(p, "variance_gd_end", records.GD_END)
@@ -25,5 +24,5 @@ fixed = dyn["sigma"] != "calibrated"
 sigma = float(dyn["sigma"]) if fixed else fit["sigma"]
 status = "ok" if math.isfinite(sigma) else "diverged"
 write_json(snakemake.output[0], make_record(
-    {"data": snakemake.params.data, "dynamics": dyn}, 0, status, time.perf_counter() - start,
+    {"data": snakemake.params.data, "dynamics": dyn}, 0, status, **clock.times(),
     sigma=sigma, source="config" if fixed else "calibrated", fit=fit))

@@ -1,10 +1,8 @@
 """Rule variance_heatmap: Fig. 1 Monte Carlo grid of the smoothed loss with its closed form."""
 
-import time
-
 import torch
 
-from noise_injection.workflow.results import make_record, write_json
+from noise_injection.workflow.results import Stopwatch, make_record, write_json
 from noise_injection.workflow.runlog import log_to_file
 from noise_injection.variance.study import heatmap, stage_data
 
@@ -12,9 +10,9 @@ log = log_to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 grid = snakemake.params.heatmap
 log.info("heat map: %s", grid)
-start = time.perf_counter()
+clock = Stopwatch()
 X, Y = stage_data(snakemake.params.data)
 result = heatmap(X, Y, grid["sigmas"], grid["widths"], grid["repetitions"], grid["seed"])
 write_json(snakemake.output[0], make_record(
-    {"data": snakemake.params.data, "heatmap": grid}, grid["seed"], "ok", time.perf_counter() - start,
+    {"data": snakemake.params.data, "heatmap": grid}, grid["seed"], "ok", **clock.times(),
     **result))

@@ -1,10 +1,8 @@
 """Rule variance_width: loss variance and gradient covariance vs width for one net."""
 
-import time
-
 import torch
 
-from noise_injection.workflow.results import make_record, write_json
+from noise_injection.workflow.results import Stopwatch, make_record, write_json
 from noise_injection.workflow.runlog import log_to_file
 from noise_injection.variance.study import stage_data, width_sweep
 
@@ -13,10 +11,10 @@ torch.set_num_threads(snakemake.threads)
 sweep = snakemake.params.width_sweep
 net = snakemake.wildcards.net
 log.info("width sweep of %s: %s", net, sweep)
-start = time.perf_counter()
+clock = Stopwatch()
 X, Y = stage_data(snakemake.params.data)
 result = width_sweep(net, X, Y, sweep["widths"][net], sweep["sigma"], sweep["samples"],
                      sweep["seed"])
 write_json(snakemake.output[0], make_record(
     {"data": snakemake.params.data, "width_sweep": sweep}, sweep["seed"], "ok",
-    time.perf_counter() - start, **result))
+    **clock.times(), **result))

@@ -1,0 +1,52 @@
+"""The accounting of benchmarks/run_overhead.py: a record's CPU time is its computing part's
+(sleeping costs none), the run's total counts every descendant process, and the records'
+share adds up their CPU time, reporting those that carry only a wall time."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from noise_injection.workflow.results import Stopwatch, make_record, write_json
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("run_overhead",
+                                               ROOT / "benchmarks" / "run_overhead.py")
+run_overhead = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(run_overhead)
+
+BUSY = "import time\nend = time.process_time() + {s}\nwhile time.process_time() < end: pass"
+
+
+def test_a_stopwatch_counts_cpu_not_sleep():
+    clock = Stopwatch()
+    time.sleep(0.3)
+    slept = clock.times()
+    assert slept["wall_time_s"] >= 0.3 and slept["cpu_time_s"] < 0.1
+    end = time.process_time() + 0.2
+    while time.process_time() < end:
+        pass
+    assert clock.times()["cpu_time_s"] >= 0.2
+
+
+def test_wait4_counts_the_processes_a_child_started():
+    """The total of a run is the rusage of the Snakemake process from wait4: it must include
+    the CPU of the jobs it started (here a grandchild busy for 0.4 s of CPU)."""
+    child = subprocess.Popen([sys.executable, "-c",
+                              f"import subprocess, sys; subprocess.run([sys.executable, '-c', "
+                              f"{BUSY.format(s=0.4)!r}], check=True)"])
+    _, status, usage = os.wait4(child.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert usage.ru_utime + usage.ru_stime >= 0.4
+
+
+def test_the_records_share_sums_their_cpu_time(tmp_path):
+    write_json(tmp_path / "finite" / "a.json", make_record({}, 0, "ok", 9.0, cpu_time_s=1.5))
+    write_json(tmp_path / "networks" / "e" / "b.json",
+               make_record({}, 1, "diverged", 8.0, cpu_time_s=0.25))
+    write_json(tmp_path / "networks" / "e" / "old.json", make_record({}, 2, "ok", 2.0))
+    write_json(tmp_path / "networks" / "e" / "summary.json", {"cpu_time_s": 100.0})
+    assert run_overhead.records_cpu(tmp_path) == {
+        "inside_cpu_s": 1.5 + 0.25 + 2.0, "records": 3, "records_without_cpu_time": 1}
