@@ -95,9 +95,9 @@ def diverged_rows(n_diverged, arm, effect=10.0, tables=300, seed=0):
         series = [pd.Series(values[a]) for a in ("layer", "none")]
         target = series[0 if arm == "layer" else 1]
         target.iloc[:n_diverged] = np.nan
-        test, est = seedrows.estimate([1, -1], series, one_experiment=True)
-        tilt = seedrows.divergence_tilt([1, -1], ["test_acc"] * 2, series, +1)
-        out.append((test, seedrows.row_verdict(est, +1, tilt)[0]))
+        row = seedrows.judge(seedrows.aligned(series), [1, -1], ["e", "e"], +1,
+                             ["test_acc"] * 2)
+        out.append((str(row["test"]), str(row["verdict"])))
     return out
 
 

@@ -93,22 +93,22 @@ def judge(comp: Comparison, finals: dict, n_seeds: int, scale: str) -> tuple[dic
                          measured=f"missing setting: {missing}", **base), np.nan
     coefs = [t[4] for t in comp.terms]
     one_exp = len({t[0] for t in comp.terms}) == 1
-    test, est = seedrows.estimate(coefs, series, one_exp)
-    tilt = seedrows.divergence_tilt(coefs, [t[5] for t in comp.terms], series, comp.direction)
-    verdict, low, high, p_opp, note = seedrows.row_verdict(est, comp.direction, tilt, comp.margin)
+    row = seedrows.judge(seedrows.aligned(series), coefs, [t[0] for t in comp.terms],
+                         comp.direction, [t[5] for t in comp.terms], comp.margin)
+    verdict, note, test = str(row["verdict"]), str(row["note"]), str(row["test"])
     pw, need = seedrows.planned_power(comp.paper_effect, coefs, series, one_exp, n_seeds,
                                       comp.margin)
     labels = [t[3] for t in comp.terms]
     counts = dict(zip(labels, series))
-    row = claim_row(
+    out = claim_row(
         comp.claim, comp.row, comp.statement, verdict, criterion,
-        estimate=est["estimate"], ci_low=low, ci_high=high, test=test_text[test],
+        estimate=row["estimate"], ci_low=row["low"], ci_high=row["high"], test=test_text[test],
         n_ok="; ".join(f"{k} {s.notna().sum()}/{len(s)}" for k, s in counts.items()),
         diverged="; ".join(f"{k} {s.isna().sum()}/{len(s)}" for k, s in counts.items()),
         power="" if not np.isfinite(pw) else f"{pw:.0%} with {n_seeds} seeds; {need} for 80%",
         verdict_text=seedrows.verdict_text(verdict, note, pw, need, n_seeds),
         measured=f"seed std {', '.join(f'{s.std(ddof=1):.3g}' for s in series)}", **base)
-    return row, p_opp
+    return out, float(row["p_opposite"])
 
 
 def _gain(key, scheme, ref="none"):

@@ -1,6 +1,9 @@
 """One claim row from per-seed values: the declared contrast, its test, divergence and power.
 
-A row is a contrast sum_i c_i x_i over settings (experiment, scheme, sigma, metric). Its test
+A row is a contrast sum_i c_i x_i over settings (experiment, scheme, sigma, metric).
+:func:`judge` computes its interval and verdict from an array of seed values, vectorised over
+leading axes (one row of the claims table, or thousands of simulated tables in
+tests/test_calibration.py, go through the same code). Its test
 (:mod:`noise_injection.claims.verdicts`), chosen from which runs finished, never from their
 values: paired t on the per-seed contrasts when every setting lies in one experiment (the
 schemes share each seed's init, subset and data order) and every run finished; Welch when the
@@ -28,6 +31,8 @@ from noise_injection.claims.verdicts import (
 
 #: Sign of the bad end of each metric: where a diverged run lies.
 BAD = {"test_acc": -1, "test_acc_peak": -1, "hessian_trace": +1}
+WITHHELD = {REPRODUCED: "reproduced withheld: diverged runs point against the paper",
+            OPPOSITE: "opposite withheld: diverged runs point with the paper"}
 
 
 class Missing(LookupError):
@@ -45,26 +50,64 @@ def seed_values(finals: pd.DataFrame, scheme: str, sigma: float, metric: str) ->
                      index=rows["seed"].to_numpy()).sort_index()
 
 
-def estimate(coefs, series: list[pd.Series], one_experiment: bool):
-    """(test, interval dict) of sum_i c_i x_i by the module's rule."""
-    c = np.asarray(coefs, dtype=float)
-    finished = [s.dropna() for s in series]
-    same_seeds = all(s.index.equals(series[0].index) for s in series)
-    if one_experiment and same_seeds and all(len(f) == len(s) for f, s in zip(finished, series)):
-        return PAIRED, paired(sum(ci * s.to_numpy() for ci, s in zip(c, series)))
-    stats_ = ([f.mean() for f in finished], [f.std(ddof=1) if len(f) > 1 else np.nan
-                                              for f in finished], [len(f) for f in finished])
-    if not one_experiment and min(stats_[2]) >= 2:
-        return WELCH, welch(c, *stats_)
-    if min(stats_[2]) < 1:
-        nan = np.nan
-        return POOLED, {"estimate": nan, "se": nan, "df": nan, "low": nan, "high": nan}
-    return POOLED, pooled(c, *stats_)
+def aligned(series: list[pd.Series]) -> np.ndarray:
+    """The settings' seed values as one array (settings, seeds), aligned on the seeds (a seed
+    absent from a setting counts as not finished)."""
+    return pd.concat(series, axis=1).to_numpy(dtype=float).T
 
 
-def divergence_tilt(coefs, metrics, series: list[pd.Series], direction: int) -> float:
-    """direction * sum_i c_i b_i k_i: > 0 if diverged runs favour the paper, < 0 if not."""
-    return direction * sum(c * BAD[m] * s.isna().mean() for c, m, s in zip(coefs, metrics, series))
+def _finished_stats(values):
+    """Per setting (last axis = seeds): mean, std (ddof 1; NaN below 2) and count of the
+    finished (non-NaN) runs."""
+    n = (~np.isnan(values)).sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(values, -1) / n
+        var = np.nansum((values - mean[..., None]) ** 2, -1) / (n - 1)
+    return mean, np.where(n > 1, np.sqrt(var), np.nan), n
+
+
+def judge(values, coefs, groups, direction: int, metrics, margin=None) -> dict:
+    """Interval, test and verdict of the contrast sum_i c_i x_i of ``values`` (..., settings,
+    seeds; NaN = diverged) by the module's rule; ``groups`` gives each setting's experiment,
+    ``metrics`` its metric (for the divergence rule). Returns arrays over the leading axes:
+    test, estimate, se, df, low, high, p_opposite (one-sided p-value against the paper),
+    verdict and note."""
+    x, c = np.asarray(values, dtype=float), np.asarray(coefs, dtype=float)
+    finished = ~np.isnan(x)
+    mean, std, n = _finished_stats(x)
+    one_experiment = len(set(groups)) == 1
+    complete = finished.all(axis=(-2, -1))
+    pair = paired(np.einsum("k,...kn->...n", c, np.nan_to_num(x)))
+    between, pool = welch(c, mean, std, n), pooled(c, mean, std, n)
+    use_pair = one_experiment & complete
+    use_welch = (not one_experiment) & (n.min(-1) >= 2)
+    est = {k: np.where(use_pair, pair[k], np.where(use_welch, between[k], pool[k]))
+           for k in ("estimate", "se", "df", "low", "high")}
+    none = n.min(-1) < 1
+    est = {k: np.where(none, np.nan, v) for k, v in est.items()}
+    est["test"] = np.where(use_pair, PAIRED, np.where(use_welch, WELCH, POOLED))
+    tilt = direction * (c * np.asarray([BAD[m] for m in metrics]) * (1 - finished.mean(-1))).sum(-1)
+    return {**est, **verdict_of(est, direction, tilt, margin)}
+
+
+def verdict_of(est: dict, direction: int, tilt, margin=None) -> dict:
+    """Verdict, interval ends, p_opposite and note of an interval: the interval's verdict
+    (or the non-inferiority test's), with the divergence rule applied."""
+    shift = 0.0 if margin is None else margin
+    if margin is None:
+        low, high = est["low"], est["high"]
+        verdict = interval_verdict(low, high, direction)
+    else:
+        ni = noninferiority(est["estimate"], est["se"], est["df"], margin)
+        low, high, verdict = ni["low"], ni["high"], ni["verdict"]
+    p_opp = one_sided_p(est["estimate"], est["se"], est["df"], -direction, shift)
+    withhold_rep = (verdict == REPRODUCED) & (tilt < 0)
+    withhold_opp = (verdict == OPPOSITE) & (tilt > 0)
+    note = np.where(withhold_rep, WITHHELD[REPRODUCED],
+                    np.where(withhold_opp, WITHHELD[OPPOSITE], ""))
+    return {"low": low, "high": high, "p_opposite": np.where(withhold_opp, 1.0, p_opp),
+            "verdict": np.where(withhold_rep | withhold_opp, INCONCLUSIVE, verdict),
+            "note": note}
 
 
 def planned_power(effect, coefs, series, one_experiment, n, margin=None):
@@ -82,26 +125,6 @@ def planned_power(effect, coefs, series, one_experiment, n, margin=None):
     kwargs = {} if alpha is None else {"alpha": alpha}
     return (float(power(effect, test, c, s, n, **kwargs)),
             seeds_needed(effect, test, c, s, **kwargs))
-
-
-def row_verdict(est: dict, direction: int, tilt: float, margin=None):
-    """(verdict, low, high, p_opposite, note) of a row: the interval's verdict (or the
-    non-inferiority test's), with the divergence rule applied."""
-    shift = 0.0 if margin is None else margin
-    if margin is None:
-        low, high = est["low"], est["high"]
-        verdict = str(interval_verdict(low, high, direction))
-    else:
-        ni = noninferiority(est["estimate"], est["se"], est["df"], margin)
-        low, high, verdict = float(ni["low"]), float(ni["high"]), str(ni["verdict"])
-    p_opp = float(one_sided_p(est["estimate"], est["se"], est["df"], -direction, shift))
-    note = ""
-    if verdict == REPRODUCED and tilt < 0:
-        verdict, note = INCONCLUSIVE, "reproduced withheld: diverged runs point against the paper"
-    elif verdict == OPPOSITE and tilt > 0:
-        verdict, note = INCONCLUSIVE, "opposite withheld: diverged runs point with the paper"
-        p_opp = 1.0
-    return verdict, low, high, p_opp, note
 
 
 def verdict_text(verdict: str, note: str, pw: float, need, n: int) -> str:
