@@ -22,7 +22,7 @@ from noise_injection.claims import seedrows
 from noise_injection.claims.constants import constant
 from noise_injection.claims.table import CLAIM_COLUMNS, claim_row
 from noise_injection.claims.verdicts import (
-    NOT_APPLICABLE, NOT_RUN, scope_text, universal_verdict)
+    NOT_APPLICABLE, NOT_RUN, judge_lines, scope_text)
 
 MLPS = {"mlp3_narrow": "fig7", "mlp3_wide": "fig8", "mlp5_narrow": "fig4_narrow",
         "mlp5_wide": "fig4_wide"}
@@ -265,10 +265,10 @@ def c6_comparisons(configs: dict) -> dict[str, list[Comparison]]:
     return out
 
 
-def claim_line(claim: str, rows: list[dict], p_opposite: list[float], scale: str) -> dict:
-    """The claim's line: the universal verdict over its rows, with its scope in words."""
+def claim_line(claim: str, rows: list[dict], verdict: str, scale: str) -> dict:
+    """The claim's line: its universal verdict (:func:`~noise_injection.claims.verdicts.
+    judge_lines`) with its scope in words."""
     verdicts = [r["verdict"] for r in rows]
-    verdict = universal_verdict(verdicts, p_opposite)
     scope = scope_text(verdicts)
     return claim_row(
         claim, "claim", rows[0]["statement"], verdict,
@@ -285,9 +285,12 @@ def network_claims(finals: dict[str, pd.DataFrame], configs: dict[str, dict],
     """The claims table (columns :data:`CLAIM_COLUMNS`) of C5 and C6 at ``scale``; ``finals``
     and ``configs`` hold the experiments this scale runs (others: not run)."""
     families = {**c5_comparisons(configs), **c6_comparisons(configs)}
+    judged = {claim: [judge(c, finals, n_seeds, scale) for c in comps]
+              for claim, comps in families.items()}
+    lines = judge_lines([np.array([r["verdict"] for r, _ in rows]) for rows in judged.values()],
+                        [np.array([p for _, p in rows]) for rows in judged.values()])
     out = []
-    for claim, comps in families.items():
-        judged = [judge(c, finals, n_seeds, scale) for c in comps]
-        rows = [r for r, _ in judged]
-        out += [claim_line(claim, rows, [p for _, p in judged], scale), *rows]
+    for (claim, rows), verdict in zip(judged.items(), lines):
+        rows = [r for r, _ in rows]
+        out += [claim_line(claim, rows, str(verdict), scale), *rows]
     return pd.DataFrame(out, columns=list(CLAIM_COLUMNS))

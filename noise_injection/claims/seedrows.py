@@ -27,7 +27,8 @@ import pandas as pd
 
 from noise_injection.claims.verdicts import (
     INCONCLUSIVE, NONINFERIORITY_ALPHA, OPPOSITE, PAIRED, POOLED, POWER, REPRODUCED, WELCH,
-    interval_verdict, noninferiority, one_sided_p, paired, pooled, power, seeds_needed, welch)
+    interval_verdict, noninferiority, one_sided_p, paired, pooled, power, power_estimate,
+    seeds_needed, welch)
 
 #: Sign of the bad end of each metric: where a diverged run lies.
 BAD = {"test_acc": -1, "test_acc_peak": -1, "hessian_trace": +1}
@@ -116,13 +117,15 @@ def planned_power(effect, coefs, series, one_experiment, n, margin=None):
     alpha = NONINFERIORITY_ALPHA if margin is not None else None
     effect = margin if margin is not None else effect
     complete = pd.concat(series, axis=1).dropna()
+    kwargs = {} if alpha is None else {"alpha": alpha}
     if one_experiment and len(complete) >= 2:
-        test, c, s = PAIRED, [1.0], [float((complete.to_numpy() @ np.asarray(coefs)).std(ddof=1))]
+        spread = float((complete.to_numpy() @ np.asarray(coefs)).std(ddof=1))
+        printed = power_estimate(effect, spread, len(complete) - 1, n, **kwargs)["estimate"]
+        return float(printed), seeds_needed(effect, PAIRED, [1.0], [spread], **kwargs)
     else:
         test, c = (PAIRED if one_experiment else WELCH), coefs
         s = [x.dropna().std(ddof=1) for x in series]
         test = POOLED if test == PAIRED else test
-    kwargs = {} if alpha is None else {"alpha": alpha}
     return (float(power(effect, test, c, s, n, **kwargs)),
             seeds_needed(effect, test, c, s, **kwargs))
 

@@ -139,6 +139,13 @@ def universal_verdict(verdicts, p_opposite=None, alpha: float = FAMILY_ALPHA):
     return out if out.ndim else str(out)
 
 
+def judge_lines(verdicts_by_line, p_by_line) -> list:
+    """The verdict of every claim line of a table (one array (..., k) of row verdicts and
+    one of one-sided p-values against the paper per line): :func:`universal_verdict` of each
+    line with Holm at ``FAMILY_ALPHA`` over its rows."""
+    return [universal_verdict(v, p) for v, p in zip(verdicts_by_line, p_by_line)]
+
+
 def scope_text(verdicts) -> str:
     """'reproduced in k of n settings run' (+ how many declared settings did not run)."""
     verdicts = list(verdicts)
@@ -190,6 +197,16 @@ def power(effect, test, coefficients, stds, n, alpha: float = (1 - LEVEL) / 2,
     if se == 0:
         return 1.0
     return float(stats.nct.sf(stats.t.ppf(1 - alpha, df), df, effect / se))
+
+
+def power_estimate(effect, spread, df, n, alpha: float = (1 - LEVEL) / 2) -> dict:
+    """The printed power of a paired row at a true contrast ``effect`` with ``n`` seeds, from
+    the observed spread ``spread`` of the per-seed contrasts (``df`` degrees of freedom):
+    :func:`power` at that spread (plug-in; no interval)."""
+    spread = np.asarray(spread, dtype=float)
+    estimate = np.vectorize(lambda s: power(effect, PAIRED, [1.0], [s], n, alpha))(spread)
+    nan = np.full(spread.shape, np.nan)
+    return {"estimate": estimate, "low": nan, "high": nan}
 
 
 def seeds_needed(effect, test, coefficients, stds, alpha: float = (1 - LEVEL) / 2,
