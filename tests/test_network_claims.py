@@ -68,8 +68,11 @@ def test_table_columns_claims_and_paired_tests():
     assert set(table.claim) == {"C5a", "C5b", "C5c", "C5d", "C5e", "C5f", "C5g", "C5h",
                                 "C6a", "C6b", "C6c"}
     c5a = rows(table, "C5a")
-    assert len(c5a) == 8 and set(c5a.test) == {"paired t on per-seed contrasts"}
-    assert set(rows(table, "C5d").test) == {"Welch t (unpaired)"}  # across experiments
+    assert len(c5a) == 8 and set(c5a.test) == {
+        "paired t on the per-seed contrasts of the seeds finished in every setting"}
+    assert set(rows(table, "C5d").test) == {  # across experiments
+        "paired t within each experiment, Welch across them (df = the smaller experiment's "
+        "pairs - 1)"}
     assert (c5a.verdict == "reproduced").all()
     assert line(table, "C5a").verdict_text == "reproduced (reproduced in 8 of 8 settings run)"
 
@@ -102,12 +105,28 @@ def test_diverged_runs_are_counted_per_arm_and_withhold_a_contradicted_reading()
     table = claims(acc=layer_gain(5.0), diverged=div, noise=0.05)
     row = rows(table, "C5a").loc["mlp3_narrow s=0.05"]
     assert row.diverged == "mlp3_narrow layer s=0.05 0/3; mlp3_narrow none 1/3"
-    assert row.test == "pooled (Student) t over finished runs"
+    assert row.test.startswith("paired t on the per-seed contrasts of the seeds finished")
     assert row.verdict == "reproduced"  # SGD (predicted worse) diverged: no contradiction
-    div = {("mlp3_narrow", "layer", 0.05, 0), ("mlp3_narrow", "layer", 0.05, 1)}
+    # the two pairs left: seeds 1 and 2, layer - none = 5 + noise
+    div = {("mlp3_narrow", "layer", 0.05, 0)}
     row = rows(claims(acc=layer_gain(5.0), diverged=div, noise=0.05), "C5a").loc[
         "mlp3_narrow s=0.05"]
     assert row.verdict == "inconclusive" and "withheld" in row.verdict_text
+    # one pair left: no interval
+    div = {("mlp3_narrow", "none", 0.0, 0), ("mlp3_narrow", "none", 0.0, 1)}
+    row = rows(claims(acc=layer_gain(5.0), diverged=div, noise=0.05), "C5a").loc[
+        "mlp3_narrow s=0.05"]
+    assert row.verdict == "inconclusive" and "too few pairs" in row.verdict_text
+    assert np.isnan(row.ci_low)
+
+
+def test_trace_rows_are_ratios_of_geometric_means():
+    # traces 100 + offset (-0.1, 0, 0.1) for GD, layer-wise x 0.5: per-seed log ratios log 0.5
+    table = claims(trace=lambda e, k, s: -50.0 if k == "layer" else 0.0)
+    row = rows(table, "C5b").loc["mlp3_narrow s=0.05"]
+    ratios = np.array([(50 + o) / (100 + o) for o in OFFSETS])
+    assert row.estimate == pytest.approx(np.exp(np.log(ratios).mean()))
+    assert "log values" in row.test and row.verdict == "reproduced"
 
 
 def test_underpowered_rows_say_so():

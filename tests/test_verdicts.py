@@ -18,55 +18,40 @@ from noise_injection.claims.verdicts import (
     noninferiority,
     one_sided_p,
     paired,
-    pooled,
     power,
     scope_text,
     seeds_needed,
     universal_verdict,
-    welch,
 )
 
 A, B = np.array([1.0, 2.5, 3.0, 2.2]), np.array([0.1, 0.4, -0.3, 0.9])
-
-
-def test_welch_matches_scipy():
-    b = B[:3]
-    est = welch([1, -1], [A.mean(), b.mean()], [A.std(ddof=1), b.std(ddof=1)], [4, 3])
-    ref = stats.ttest_ind(A, b, equal_var=False)
-    ci = ref.confidence_interval(0.95)
-    assert est["df"] == pytest.approx(ref.df)
-    assert (est["low"], est["high"]) == (pytest.approx(ci.low), pytest.approx(ci.high))
-    p = one_sided_p(est["estimate"], est["se"], est["df"], +1)
-    assert p == pytest.approx(ref.pvalue / 2)
-    assert one_sided_p(est["estimate"], est["se"], est["df"], -1) == pytest.approx(1 - p)
 
 
 def test_paired_matches_scipy():
     est = paired(A - B)
     ref = stats.ttest_rel(A, B)
     ci = ref.confidence_interval(0.95)
-    assert est["df"] == ref.df == 3
+    assert est["df"] == ref.df == 3 and est["n"] == 4
     assert (est["low"], est["high"]) == (pytest.approx(ci.low), pytest.approx(ci.high))
     assert one_sided_p(est["estimate"], est["se"], est["df"], +1) == pytest.approx(
         stats.ttest_rel(A, B, alternative="greater").pvalue)
+    # a seed not finished in every setting (NaN) leaves the pairs
+    gap = paired(np.array([*(A - B)[:3], np.nan]))
+    ref = stats.ttest_rel(A[:3], B[:3]).confidence_interval(0.95)
+    assert gap["n"] == 3 and (gap["low"], gap["high"]) == (pytest.approx(ref.low),
+                                                          pytest.approx(ref.high))
 
 
-def test_pooled_matches_scipy_student_and_takes_one_run_settings():
-    b = B[:1]  # one finished run: no std, still in the contrast
-    est = pooled([1, -1], [A.mean(), b.mean()], [A.std(ddof=1), np.nan], [4, 1])
-    ref = stats.ttest_ind(A, b, equal_var=True)
-    ci = ref.confidence_interval(0.95)
-    assert est["df"] == ref.df == 3
-    assert (est["low"], est["high"]) == (pytest.approx(ci.low), pytest.approx(ci.high))
-    none = pooled([1, -1], [1.0, 2.0], [np.nan, np.nan], [1, 1])
-    assert np.isnan(none["low"]) and interval_verdict(none["low"], none["high"], 1) == INCONCLUSIVE
-
-
-def test_welch_without_a_spread_has_no_interval_and_zero_spread_is_exact():
-    est = welch([1, -1], [2.0, 1.0], [np.nan, 1.0], [1, 3])
-    assert np.isnan(est["low"]) and np.isnan(one_sided_p(est["estimate"], est["se"], est["df"], 1))
-    exact = welch([1, -1], [2.0, 1.0], [0.0, 0.0], [3, 3])
-    assert (exact["low"], exact["high"]) == (1.0, 1.0)
+def test_paired_across_experiments_is_welch_with_the_smaller_experiments_df():
+    d1, d2 = A - B, np.array([0.3, -0.2, 0.9])  # narrow: (all - none); wide: -(all - none)
+    est = paired(d1, d2)
+    ref = stats.ttest_ind(d1, -d2, equal_var=False)  # Welch on the two sets of contrasts
+    assert est["estimate"] / est["se"] == pytest.approx(ref.statistic)
+    assert est["df"] == 2 and est["n"] == 3  # min(4, 3) - 1, not Satterthwaite's
+    half = stats.t.ppf(0.975, 2) * est["se"]
+    assert est["low"] == pytest.approx(d1.mean() + d2.mean() - half)
+    one = paired(d1, d2[:1])  # one pair in an experiment: no interval
+    assert one["n"] == 1 and np.isnan(one["low"]) and np.isnan(one["high"])
 
 
 @pytest.mark.parametrize("low, high, direction, expected", [
@@ -130,14 +115,11 @@ def test_checks_verdict():
     assert checks_verdict([False, False], reversed_=True) == OPPOSITE
 
 
-@pytest.mark.parametrize("test, coefs, stds, n, df, se", [
-    ("paired", [1], [1.0], 3, 2, 1 / np.sqrt(3)),
-    ("pooled", [1, -1], [1.0, 1.0], 3, 4, np.sqrt(2 / 3)),
-])
-def test_power_is_the_noncentral_t(test, coefs, stds, n, df, se):
+def test_power_is_the_noncentral_t():
+    se, df = 1 / np.sqrt(3), 2
     expected = stats.nct.sf(stats.t.ppf(0.975, df), df, 1.0 / se)
-    assert power(1.0, test, coefs, stds, n) == pytest.approx(expected)
-    assert np.isnan(power(None, test, coefs, stds, n))
+    assert power(1.0, "paired", [1], [1.0], 3) == pytest.approx(expected)
+    assert np.isnan(power(None, "paired", [1], [1.0], 3))
 
 
 def test_welch_power_with_one_exact_setting_is_the_one_sample_noncentral_t():

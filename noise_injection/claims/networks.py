@@ -70,8 +70,10 @@ def _num(x, unit="points"):
 
 def judge(comp: Comparison, finals: dict, n_seeds: int, scale: str) -> tuple[dict, float]:
     """The row of one comparison and its one-sided p-value against the paper."""
-    test_text = {"paired": "paired t on per-seed contrasts", "Welch": "Welch t (unpaired)",
-                 "pooled": "pooled (Student) t over finished runs"}
+    test_text = {seedrows.WITHIN: "paired t on the per-seed contrasts of the seeds finished "
+                                  "in every setting",
+                 seedrows.ACROSS: "paired t within each experiment, Welch across them (df = "
+                                  "the smaller experiment's pairs - 1)"}
     setting = "; ".join(f"{'+' if t[4] > 0 else '-'}{abs(t[4]):g} {t[3]} {t[5]}"
                         for t in comp.terms)
     base = dict(setting=setting, paper=comp.paper_text, paper_source=paper.source(*comp.keys),
@@ -91,18 +93,20 @@ def judge(comp: Comparison, finals: dict, n_seeds: int, scale: str) -> tuple[dic
     except (seedrows.Missing, KeyError) as missing:
         return claim_row(comp.claim, comp.row, comp.statement, NOT_RUN, criterion,
                          measured=f"missing setting: {missing}", **base), np.nan
-    coefs = [t[4] for t in comp.terms]
-    one_exp = len({t[0] for t in comp.terms}) == 1
-    row = seedrows.judge(seedrows.aligned(series), coefs, [t[0] for t in comp.terms],
-                         comp.direction, [t[5] for t in comp.terms], comp.margin)
+    coefs, groups = [t[4] for t in comp.terms], [t[0] for t in comp.terms]
+    row = seedrows.judge(seedrows.aligned(series), coefs, groups, comp.direction,
+                         [t[5] for t in comp.terms], comp.margin)
     verdict, note, test = str(row["verdict"]), str(row["note"]), str(row["test"])
-    pw, need = seedrows.planned_power(comp.paper_effect, coefs, series, one_exp, n_seeds,
+    pw, need = seedrows.planned_power(comp.paper_effect, coefs, series, groups, n_seeds,
                                       comp.margin)
+    shown = np.exp if row["log"] else (lambda v: v)
     labels = [t[3] for t in comp.terms]
     counts = dict(zip(labels, series))
     out = claim_row(
         comp.claim, comp.row, comp.statement, verdict, criterion,
-        estimate=row["estimate"], ci_low=row["low"], ci_high=row["high"], test=test_text[test],
+        estimate=shown(row["estimate"]), ci_low=shown(row["low"]), ci_high=shown(row["high"]),
+        test=test_text[test] + (" of log values (estimate: ratio of geometric means)"
+                                if row["log"] else ""),
         n_ok="; ".join(f"{k} {s.notna().sum()}/{len(s)}" for k, s in counts.items()),
         diverged="; ".join(f"{k} {s.isna().sum()}/{len(s)}" for k, s in counts.items()),
         power="" if not np.isfinite(pw) else f"{pw:.0%} with {n_seeds} seeds; {need} for 80%",

@@ -3,21 +3,32 @@
 A row is a contrast sum_i c_i x_i over settings (experiment, scheme, sigma, metric).
 :func:`judge` computes its interval and verdict from an array of seed values, vectorised over
 leading axes (one row of the claims table, or thousands of simulated tables in
-tests/test_calibration.py, go through the same code). Its test
-(:mod:`noise_injection.claims.verdicts`), chosen from which runs finished, never from their
-values: paired t on the per-seed contrasts when every setting lies in one experiment (the
-schemes share each seed's init, subset and data order) and every run finished; Welch when the
-settings lie in different experiments and each has >= 2 finished runs; pooled (Student) t
-over the finished runs otherwise (a diverged run breaks the pairs).
+:mod:`noise_injection.claims.calibration`, go through the same code).
+
+Scale: a positive, right-skewed metric (:data:`LOG_METRICS`: the Hessian trace, the losses)
+enters as its logarithm, so the contrast of two settings is the per-seed log ratio and the
+row reports exp(mean log ratio), a ratio of geometric means. Only ratios between schemes are
+comparable across Hessian-trace estimators (a trace summed over K probes is K times ours), and
+a t test on raw traces is not calibrated at 3 seeds (a skewed arm's mean is usually
+underestimated). A non-positive trace estimate (Hutchinson noise) has no logarithm and is left
+out like an unfinished run.
+
+Test (:func:`~noise_injection.claims.verdicts.paired`), fixed before any result: the paired t
+on the per-seed contrasts over the seeds finished in every setting of the row (the schemes of
+one experiment share each seed's init, subset and data order); across experiments (C5d),
+paired within each experiment, then Welch across them with the conservative df. Fewer than 2
+pairs in an experiment: "inconclusive, too few pairs".
 
 Divergence (rule fixed before any result): a diverged run has no final value; it is the
-worst outcome of its setting (accuracy: low, Hessian trace: high). The interval uses the
-finished runs, which stay exchangeable under the null, and the per-setting diverged counts
-are reported. Where the diverged runs point against the paper's direction (sum_i c_i b_i k_i
-has the opposite sign to it; b_i = -1 for accuracy, +1 for trace, k_i diverged fraction),
-"reproduced" is withheld (inconclusive); where they point with it, "opposite" is withheld.
-Power: :func:`~noise_injection.claims.verdicts.power` of the design's test (paired or Welch) at
-the paper's effect with the configured seeds, at our seed spread.
+worst outcome of its setting (accuracy: low, Hessian trace: high). The pairs use the seeds
+that finished everywhere, which stay exchangeable under the null, and the per-setting
+diverged counts are reported. Where the diverged runs point against the paper's direction
+(tilt = direction * sum_i c_i b_i k_i < 0; b_i = -1 for accuracy, +1 for trace, k_i the
+diverged fraction), "reproduced" is withheld (inconclusive); where they point with it
+(tilt > 0), "opposite" is withheld and the row carries no evidence against the paper into
+its claim line (p-value NaN).
+Power: :func:`~noise_injection.claims.verdicts.power` of the design's test at the paper's
+effect with the configured seeds, at our seed spread.
 """
 
 from __future__ import annotations
@@ -26,12 +37,17 @@ import numpy as np
 import pandas as pd
 
 from noise_injection.claims.verdicts import (
-    INCONCLUSIVE, NONINFERIORITY_ALPHA, OPPOSITE, PAIRED, POOLED, POWER, REPRODUCED, WELCH,
-    interval_verdict, noninferiority, one_sided_p, paired, pooled, power, power_estimate,
-    seeds_needed, welch)
+    INCONCLUSIVE, NONINFERIORITY_ALPHA, OPPOSITE, PAIRED, POWER, REPRODUCED, interval_verdict,
+    noninferiority, one_sided_p, paired, power_estimate, seeds_needed)
 
 #: Sign of the bad end of each metric: where a diverged run lies.
-BAD = {"test_acc": -1, "test_acc_peak": -1, "hessian_trace": +1}
+BAD = {"test_acc": -1, "test_acc_peak": -1, "hessian_trace": +1, "train_loss": +1,
+       "test_loss": +1}
+#: Positive, right-skewed metrics: compared on the log scale (ratios).
+LOG_METRICS = ("hessian_trace", "train_loss", "test_loss")
+#: The test of a row within one experiment, and across experiments.
+WITHIN, ACROSS = PAIRED, "paired within experiments, Welch across"
+TOO_FEW = "too few pairs: fewer than 2 seeds finished in every setting"
 WITHHELD = {REPRODUCED: "reproduced withheld: diverged runs point against the paper",
             OPPOSITE: "opposite withheld: diverged runs point with the paper"}
 
@@ -57,43 +73,40 @@ def aligned(series: list[pd.Series]) -> np.ndarray:
     return pd.concat(series, axis=1).to_numpy(dtype=float).T
 
 
-def _finished_stats(values):
-    """Per setting (last axis = seeds): mean, std (ddof 1; NaN below 2) and count of the
-    finished (non-NaN) runs."""
-    n = (~np.isnan(values)).sum(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nansum(values, -1) / n
-        var = np.nansum((values - mean[..., None]) ** 2, -1) / (n - 1)
-    return mean, np.where(n > 1, np.sqrt(var), np.nan), n
-
-
 def judge(values, coefs, groups, direction: int, metrics, margin=None) -> dict:
     """Interval, test and verdict of the contrast sum_i c_i x_i of ``values`` (..., settings,
     seeds; NaN = diverged) by the module's rule; ``groups`` gives each setting's experiment,
-    ``metrics`` its metric (for the divergence rule). Returns arrays over the leading axes:
-    test, estimate, se, df, low, high, p_opposite (one-sided p-value against the paper),
-    verdict and note."""
+    ``metrics`` its metric. Returns arrays over the leading axes: estimate, se, df, low,
+    high (on the test's scale: log for :data:`LOG_METRICS`), n (pairs, the smallest
+    experiment's), p_opposite (one-sided p-value against the paper; NaN where the row carries
+    no evidence against it), verdict and note; and the row's test and ``log`` (whether the
+    contrast is on the log scale)."""
     x, c = np.asarray(values, dtype=float), np.asarray(coefs, dtype=float)
+    log = [m in LOG_METRICS for m in metrics]
+    if any(log) and not all(log):
+        raise ValueError(f"a contrast mixes log-scale and linear metrics: {metrics}")
     finished = ~np.isnan(x)
-    mean, std, n = _finished_stats(x)
-    one_experiment = len(set(groups)) == 1
-    complete = finished.all(axis=(-2, -1))
-    pair = paired(np.einsum("k,...kn->...n", c, np.nan_to_num(x)))
-    between, pool = welch(c, mean, std, n), pooled(c, mean, std, n)
-    use_pair = one_experiment & complete
-    use_welch = (not one_experiment) & (n.min(-1) >= 2)
-    est = {k: np.where(use_pair, pair[k], np.where(use_welch, between[k], pool[k]))
-           for k in ("estimate", "se", "df", "low", "high")}
-    none = n.min(-1) < 1
-    est = {k: np.where(none, np.nan, v) for k, v in est.items()}
-    est["test"] = np.where(use_pair, PAIRED, np.where(use_welch, WELCH, POOLED))
-    tilt = direction * (c * np.asarray([BAD[m] for m in metrics]) * (1 - finished.mean(-1))).sum(-1)
-    return {**est, **verdict_of(est, direction, tilt, margin)}
+    if all(log):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            x = np.log(np.where(x > 0, x, np.nan))
+    names = list(dict.fromkeys(groups))
+    contrasts = []
+    for name in names:
+        terms = [i for i, g in enumerate(groups) if g == name]
+        part = np.einsum("k,...kn->...n", c[terms], x[..., terms, :])  # NaN unless complete
+        contrasts.append(part)
+    est = paired(*contrasts)
+    tilt = direction * (c * np.asarray([BAD[m] for m in metrics])
+                        * (1 - finished.mean(-1))).sum(-1)
+    out = {**est, **verdict_of(est, direction, tilt, margin)}
+    out["note"] = np.where(est["n"] < 2, TOO_FEW, out["note"])
+    return {**out, "test": WITHIN if len(names) == 1 else ACROSS, "log": all(log)}
 
 
 def verdict_of(est: dict, direction: int, tilt, margin=None) -> dict:
     """Verdict, interval ends, p_opposite and note of an interval: the interval's verdict
-    (or the non-inferiority test's), with the divergence rule applied."""
+    (or the non-inferiority test's at ``margin``), with the divergence rule applied (``tilt``,
+    see the module docstring)."""
     shift = 0.0 if margin is None else margin
     if margin is None:
         low, high = est["low"], est["high"]
@@ -106,28 +119,24 @@ def verdict_of(est: dict, direction: int, tilt, margin=None) -> dict:
     withhold_opp = (verdict == OPPOSITE) & (tilt > 0)
     note = np.where(withhold_rep, WITHHELD[REPRODUCED],
                     np.where(withhold_opp, WITHHELD[OPPOSITE], ""))
-    return {"low": low, "high": high, "p_opposite": np.where(withhold_opp, 1.0, p_opp),
+    return {"low": low, "high": high, "p_opposite": np.where(tilt > 0, np.nan, p_opp),
             "verdict": np.where(withhold_rep | withhold_opp, INCONCLUSIVE, verdict),
             "note": note}
 
 
-def planned_power(effect, coefs, series, one_experiment, n, margin=None):
-    """(power, seeds for POWER) of the design's test at ``n`` seeds and the paper's effect
-    (or, for a no-loss row, at a true difference 0 against the margin)."""
+def planned_power(effect, coefs, series, groups, n, margin=None):
+    """(power, seeds for POWER) of the row's test at ``n`` seeds and the paper's effect
+    (or, for a no-loss row, at a true difference 0 against the margin), at the spread of the
+    per-seed contrasts of the first experiment (one experiment: the paired test)."""
     alpha = NONINFERIORITY_ALPHA if margin is not None else None
     effect = margin if margin is not None else effect
-    complete = pd.concat(series, axis=1).dropna()
     kwargs = {} if alpha is None else {"alpha": alpha}
-    if one_experiment and len(complete) >= 2:
-        spread = float((complete.to_numpy() @ np.asarray(coefs)).std(ddof=1))
-        printed = power_estimate(effect, spread, len(complete) - 1, n, **kwargs)["estimate"]
-        return float(printed), seeds_needed(effect, PAIRED, [1.0], [spread], **kwargs)
-    else:
-        test, c = (PAIRED if one_experiment else WELCH), coefs
-        s = [x.dropna().std(ddof=1) for x in series]
-        test = POOLED if test == PAIRED else test
-    return (float(power(effect, test, c, s, n, **kwargs)),
-            seeds_needed(effect, test, c, s, **kwargs))
+    complete = pd.concat(series, axis=1).dropna()
+    if len(set(groups)) > 1 or len(complete) < 2:
+        return float("nan"), None
+    spread = float((complete.to_numpy() @ np.asarray(coefs)).std(ddof=1))
+    printed = power_estimate(effect, spread, len(complete) - 1, n, **kwargs)["estimate"]
+    return float(printed), seeds_needed(effect, PAIRED, [1.0], [spread], **kwargs)
 
 
 def verdict_text(verdict: str, note: str, pw: float, need, n: int) -> str:

@@ -1,13 +1,13 @@
 """The shared verdict rules every stage's claim rows and claim lines go through.
 
 A claim row compares settings declared before any result: a contrast sum_i c_i x_i of seed
-values. Its two-sided ``LEVEL`` t interval comes from one of three tests, the row says which:
-
-- paired (:func:`paired`): the settings share each seed (initialization, subset, data order),
-  so the interval is on the per-seed contrasts d_s: mean(d) +- t_{n-1} sd(d)/sqrt(n);
-- Welch (:func:`welch`): unpaired settings, sd sqrt(sum c_i^2 s_i^2 / n_i), Satterthwaite df;
-- pooled (:func:`pooled`): Student's t with s_p^2 = sum (n_i-1) s_i^2 / sum (n_i-1), when a
-  diverged run breaks the pairs or leaves a setting with one finished run.
+values (x the metric, or its logarithm for a positive, skewed metric such as the Hessian
+trace: see :mod:`noise_injection.claims.seedrows`). Its two-sided ``LEVEL`` t interval
+(:func:`paired`) is on the per-seed contrasts d_s = sum_i c_i x_is over the seeds finished in
+every setting (the settings of one experiment share each seed's initialization, subset and
+data order): mean(d) +- t_{n-1} sd(d) / sqrt(n); a contrast across experiments (C5d) pairs
+within each experiment and adds the experiments' means, with Welch's standard error and the
+smallest experiment's n - 1 as df (conservative).
 
 Verdicts (:data:`VERDICTS`): "reproduced" if the interval excludes 0 in the paper's direction,
 "opposite" if the other way, "inconclusive" if it covers 0 (or none exists), "not run at this
@@ -16,8 +16,9 @@ comparison. A claim line states a universal over its settings (:func:`universal_
 reproduced only if every setting run is (intersection-union), opposite if Holm over the rows'
 one-sided p-values against the paper rejects one at ``FAMILY_ALPHA``. Power (:func:`power`) is
 the noncentral-t probability that the row's test reads "reproduced" at a given true effect.
-Every function takes numpy arrays (vectorised over leading axes) so that the calibration tests
-simulate thousands of tables through them. Constants: config/verdicts.yaml.
+Every function takes numpy arrays (vectorised over leading axes) so that the calibration
+(:mod:`noise_injection.claims.calibration`) simulates thousands of tables through them.
+Constants: config/verdicts.yaml.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ REPRODUCED, OPPOSITE, INCONCLUSIVE, NOT_RUN, NOT_APPLICABLE = (
 VERDICTS = (REPRODUCED, OPPOSITE, INCONCLUSIVE, NOT_RUN, NOT_APPLICABLE)
 LEVEL, FAMILY_ALPHA = constant("level"), constant("family_alpha")
 NONINFERIORITY_ALPHA, POWER = constant("noninferiority_alpha"), constant("power")
-PAIRED, WELCH, POOLED = "paired", "Welch", "pooled"
+PAIRED, WELCH = "paired", "Welch"
 
 
 def _interval(estimate, se, df, level):
@@ -42,36 +43,32 @@ def _interval(estimate, se, df, level):
             "high": estimate + half}
 
 
-def paired(differences, level: float = LEVEL) -> dict:
-    """t interval of the mean of per-seed contrasts (last axis = seeds), df = n - 1."""
-    d = np.asarray(differences, dtype=float)
-    n = d.shape[-1]
-    se = d.std(axis=-1, ddof=1) / np.sqrt(n) if n > 1 else np.full(d.shape[:-1], np.nan)
-    return _interval(d.mean(axis=-1), se, np.where(n > 1, n - 1.0, np.nan), level)
+def paired(*groups, level: float = LEVEL) -> dict:
+    """t interval of a contrast from per-seed contrasts, one array per experiment (last axis
+    = seeds; NaN = a seed not finished in every setting of the contrast, left out).
+
+    One experiment (the paired t): d_s, s = 1..n, mean(d) +- t_{n-1} sd(d) / sqrt(n).
+    Several (C5d, seeds paired within each experiment, experiments independent): the sum of
+    the experiments' means, se^2 = sum_j sd_j^2 / n_j (Welch's), and df = min_j n_j - 1: the
+    Welch statistic referred to t with the smallest group's df is conservative for every
+    ratio of the experiments' variances (Mickey and Brown 1966), which Satterthwaite's df is
+    not at n = 3. ``n`` is min_j n_j; below 2 there is no interval (NaN)."""
+    stats_ = [_finished(np.asarray(d, dtype=float)) for d in groups]
+    n = np.min([k for _, _, k in stats_], axis=0)
+    estimate = sum(m for m, _, _ in stats_)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(sum(s**2 / k for _, s, k in stats_))
+    df = np.where(n > 1, n - 1.0, np.nan)
+    return {**_interval(estimate, np.where(n > 1, se, np.nan), df, level), "n": n}
 
 
-def welch(coefficients, means, stds, ns, level: float = LEVEL) -> dict:
-    """sum_i c_i mean_i with the Welch standard error and Satterthwaite df (last axis =
-    settings); an all-zero spread shrinks the interval to the estimate, n < 2 gives NaN."""
-    c, m, s, n = (np.asarray(a, dtype=float) for a in (coefficients, means, stds, ns))
-    parts = c**2 * s**2 / n
-    var = parts.sum(axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df = var**2 / (parts**2 / (n - 1)).sum(axis=-1)
-    return _interval((c * m).sum(axis=-1), np.sqrt(var), np.where(var > 0, df, np.inf), level)
-
-
-def pooled(coefficients, means, stds, ns, level: float = LEVEL) -> dict:
-    """Student's t: s_p^2 = sum (n_i-1) s_i^2 / sum (n_i-1) over settings with n_i > 1,
-    se = s_p sqrt(sum c_i^2 / n_i), df = sum (n_i - 1); NaN when df = 0."""
-    c, m, s, n = (np.asarray(a, dtype=float) for a in (coefficients, means, stds, ns))
-    dof = np.maximum(n - 1, 0)
-    df = dof.sum(axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sp2 = (dof * np.nan_to_num(s) ** 2).sum(axis=-1) / df
-    se = np.sqrt(sp2 * (c**2 / n).sum(axis=-1))
-    return _interval((c * m).sum(axis=-1), np.where(df > 0, se, np.nan),
-                     np.where(df > 0, df, np.nan), level)
+def _finished(d):
+    """Mean, sd (ddof 1; NaN below 2) and count of the non-NaN entries over the last axis."""
+    n = (~np.isnan(d)).sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(d, -1) / n
+        var = np.nansum((d - mean[..., None]) ** 2, -1) / (n - 1)
+    return mean, np.where(n > 1, np.sqrt(np.maximum(var, 0)), np.nan), n
 
 
 def interval_verdict(low, high, direction):
