@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from noise_injection.claims import paper_numbers as paper
-from noise_injection.claims.table import claim_row
+from noise_injection.claims.table import CLAIM_COLUMNS, claim_row
 from noise_injection.claims.constants import constant
 from noise_injection.claims.verdicts import (
     INCONCLUSIVE, OPPOSITE, REPRODUCED, scope_text, universal_verdict)
@@ -98,3 +98,11 @@ def model_rows(model: str, summary: pd.DataFrame, cfg: dict, scale: str) -> list
                      verdict_text=f"{universal_verdict(verdicts)} ({scope_text(verdicts)})",
                      measured=described, **base)
     return [line, *rows]
+
+
+def claims_table(summary: pd.DataFrame, cfg: dict, scale: str) -> pd.DataFrame:
+    """Every model's claim line and tested rows (columns
+    :data:`~noise_injection.claims.table.CLAIM_COLUMNS`) from the stage's summary table."""
+    rows = [row for model in dict.fromkeys(summary.model)
+            for row in model_rows(model, summary[summary.model == model], cfg, scale)]
+    return pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))

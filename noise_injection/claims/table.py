@@ -65,9 +65,15 @@ def read_claims(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def combine_claims(paths) -> pd.DataFrame:
+    """All stages' claims files (checked by :func:`read_claims`) in one table
+    (:func:`combine_tables`)."""
+    return combine_tables([read_claims(p) for p in paths])
+
+
+def combine_tables(tables) -> pd.DataFrame:
     """All stages' claims in one table, sorted by claim number (C1, C2, ..., C10), the
-    stages' row order kept within a claim."""
-    table = pd.concat([read_claims(p) for p in paths], ignore_index=True)
+    stages' row order kept within a claim; values as the CSV files hold them (text)."""
+    table = pd.concat([t.astype(str).replace("nan", "") for t in tables], ignore_index=True)
     order = table["claim"].str.extract(r"(\d+)", expand=False).astype(float)
     return table.iloc[order.argsort(kind="stable")].reset_index(drop=True)
 

@@ -7,10 +7,16 @@ and figure PNGs from a work directory and writes ``PROVENANCE.json``: machine, d
 revision, library versions, wall time and how the run went. ``rebuild_network_tables`` redoes
 the network summary and claims from the shipped run records with the workflow's own functions
 (tests/test_shipped.py compares them with the shipped tables). ``readme_section`` puts the
-paper's App. Fig. 7 numbers (config/paper_numbers.yaml) beside ours.
+paper's App. Fig. 7 numbers (config/paper_numbers.yaml) beside ours. Both read the
+configuration the run used (``results-cpu/cpu.yaml``), not the checkout's config/cpu.yaml.
+
+``rebuild_tables`` redoes every claims table of the run (finite, variance, networks and the
+combined ``results/claims.csv``) from the shipped records with the functions the workflow's
+rules call, so that a change of the verdict rules is carried into the shipped evidence by
+``write`` (tests/test_shipped.py checks that the shipped tables are current).
 
     python -m noise_injection.workflow.shipped ship WORKDIR --wall-time-s S --note TEXT
-    python -m noise_injection.workflow.shipped write   # README section; `check` tests it
+    python -m noise_injection.workflow.shipped write   # tables + README section; `check`
 """
 
 from __future__ import annotations
@@ -49,10 +55,11 @@ FIG7_ROWS = (("test_acc", "fig7_test_acc", "{:.1f} %"),
 SCHEME_NAMES = {"none": "plain GD", "layer": "layer-wise noise", "all": "all-weights noise"}
 
 
-def cpu_config(root: Path = ROOT) -> dict:
-    """config/cpu.yaml with the schema's defaults filled in."""
-    path = root / CONFIG
-    return validate_config(load_config_file(path), root / "config" / "schema.yaml", str(path))
+def cpu_config(dest: Path = SHIPPED) -> dict:
+    """The CPU scale's configuration as the shipped run used it (``dest/cpu.yaml``), with the
+    schema's defaults filled in."""
+    path = Path(dest) / "cpu.yaml"
+    return validate_config(load_config_file(path), ROOT / "config" / "schema.yaml", str(path))
 
 
 def machine() -> dict:
@@ -110,7 +117,7 @@ def rebuild_network_tables(dest: Path = SHIPPED) -> dict[str, pd.DataFrame]:
     functions the workflow's rules call (aggregate_network, network_claims)."""
     from noise_injection.claims.networks import network_claims
 
-    config = cpu_config()
+    config = cpu_config(dest)
     networks = config["networks"]
     tables, finals = {}, {}
     for name in configured(networks):
@@ -122,6 +129,38 @@ def rebuild_network_tables(dest: Path = SHIPPED) -> dict[str, pd.DataFrame]:
     return tables
 
 
+def rebuild_tables(dest: Path = SHIPPED) -> dict[str, pd.DataFrame]:
+    """Every table of the shipped run that the verdict rules decide: the network tables of
+    :func:`rebuild_network_tables`, the finite and variance stages' claims (rules
+    finite_claims, variance_claims) and the combined claims table (rule claims_table)."""
+    from noise_injection.claims.finite import claims_table as finite_claims
+    from noise_injection.claims.table import combine_tables
+    from noise_injection.claims.variance import claims_from_results
+    from noise_injection.workflow.inputs import read_table
+
+    config = cpu_config(dest)
+    results = Path(dest) / "results"
+    variance = config["variance"]
+    tables = rebuild_network_tables(dest)
+    tables["results/finite/claims.csv"] = finite_claims(
+        read_table(results / "finite" / "summary.csv"), config["finite"], config["scale"])
+    tables["results/variance/claims.csv"] = claims_from_results(
+        results / "variance" / "heatmap.json", results / "variance" / "width" / "linear1.json",
+        [results / "variance" / "dynamics" / f"width{w}.json"
+         for w in variance["dynamics"]["widths"]],
+        [results / "variance" / "stall" / f"width{w}.json" for w in variance["stall"]["widths"]],
+        variance["width_sweep"], config["scale"])
+    tables["results/claims.csv"] = combine_tables(
+        [tables[f"results/{stage}/claims.csv"] for stage in ("finite", "variance", "networks")])
+    return tables
+
+
+def table_texts(dest: Path = SHIPPED) -> dict[Path, str]:
+    """The rebuilt tables as the CSV text of their shipped files."""
+    return {Path(dest) / relative: table.to_csv(index=False)
+            for relative, table in rebuild_tables(dest).items()}
+
+
 def _final(dest: Path) -> pd.DataFrame:
     return pd.read_csv(dest / "results" / "networks" / "mlp3_narrow" / "summary.csv")
 
@@ -130,7 +169,7 @@ def readme_section(dest: Path = SHIPPED) -> str:
     """The README section (markers included): what ran where, the paper's App. Fig. 7 numbers
     beside ours (mean and std over the seeds that finished), and the claim rows."""
     prov = json.loads((dest / "PROVENANCE.json").read_text())
-    config = cpu_config()
+    config = cpu_config(dest)
     experiment = config["networks"]["experiments"]["mlp3_narrow"]
     final = _final(dest)
     sigma = experiment["plot_sigma"]
@@ -211,15 +250,20 @@ def main(argv=None) -> int:
     shipping.add_argument("workdir", type=Path)
     shipping.add_argument("--wall-time-s", type=float, default=None)
     shipping.add_argument("--note", default="")
-    sub.add_parser("write", help="regenerate the README section from results-cpu/")
-    sub.add_parser("check", help="exit 1 if the README section is out of date")
+    sub.add_parser("write", help="rebuild the claims tables and the README section of "
+                   "results-cpu/")
+    sub.add_parser("check", help="exit 1 if a table or the README section is out of date")
     args = parser.parse_args(argv)
     if args.command == "ship":
         print(json.dumps(ship(args.workdir, wall_time_s=args.wall_time_s, note=args.note),
                          indent=2))
         return 0
-    return sync_files({ROOT / "README.md": readme_text()}, args.command == "write",
-                      "python -m noise_injection.workflow.shipped write")
+    texts = table_texts()
+    written = sync_files(texts, args.command == "write",
+                         "python -m noise_injection.workflow.shipped write")
+    # the README section reads the shipped claims: written after them
+    return written | sync_files({ROOT / "README.md": readme_text()}, args.command == "write",
+                                "python -m noise_injection.workflow.shipped write")
 
 
 if __name__ == "__main__":
