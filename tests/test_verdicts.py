@@ -11,6 +11,7 @@ from noise_injection.claims.verdicts import (
     NOT_APPLICABLE,
     NOT_RUN,
     OPPOSITE,
+    PARTLY,
     REPRODUCED,
     checks_verdict,
     holm,
@@ -19,7 +20,8 @@ from noise_injection.claims.verdicts import (
     one_sided_p,
     paired,
     power,
-    scope_text,
+    judge_lines,
+    line_text,
     seeds_needed,
     universal_verdict,
 )
@@ -93,20 +95,41 @@ def test_holm_by_hand():
     assert holm([np.nan, 0.001]).tolist() == [False, True]
 
 
-def test_universal_verdict_needs_every_setting_run():
+def test_universal_verdict_needs_every_declared_setting_run():
     assert universal_verdict([REPRODUCED, REPRODUCED]) == REPRODUCED
     assert universal_verdict([REPRODUCED, INCONCLUSIVE]) == INCONCLUSIVE
     assert universal_verdict([REPRODUCED, OPPOSITE]) == OPPOSITE
-    # settings not run are left out, and the scope says so
-    assert universal_verdict([REPRODUCED, NOT_RUN, NOT_RUN]) == REPRODUCED
-    assert scope_text([REPRODUCED, NOT_RUN, NOT_RUN]).startswith(
-        "reproduced in 1 of 1 settings run; 2 of 3 declared settings not run")
+    # settings not run: not the bare word, and the words say how many
+    assert universal_verdict([REPRODUCED, NOT_RUN, NOT_RUN]) == PARTLY
+    assert universal_verdict([REPRODUCED, NOT_APPLICABLE]) == PARTLY
+    assert line_text(PARTLY, [REPRODUCED, NOT_RUN, NOT_RUN, NOT_APPLICABLE]) == (
+        "reproduced in 1 of 1 settings run (2 declared not run, 1 declared not applicable)")
+    assert line_text(REPRODUCED, [REPRODUCED] * 3) == "reproduced in 3 of 3 declared settings"
     assert universal_verdict([NOT_RUN, NOT_RUN]) == NOT_RUN
     assert universal_verdict([NOT_APPLICABLE]) == NOT_APPLICABLE
-    # with p-values against the paper, opposite needs Holm over the settings run
-    assert universal_verdict([OPPOSITE, INCONCLUSIVE], [0.04, 0.5]) == INCONCLUSIVE
-    assert universal_verdict([OPPOSITE, INCONCLUSIVE], [0.025, 0.5]) == OPPOSITE
-    assert universal_verdict([OPPOSITE, NOT_RUN], [0.04, np.nan]) == OPPOSITE
+    # a row contradicts the line only where the caller says so (the table-wide rule)
+    assert universal_verdict([OPPOSITE, REPRODUCED], [False, False]) == INCONCLUSIVE
+
+
+def test_a_line_is_opposite_only_at_its_rows_level_and_the_tables():
+    # one row of one line: Holm over the table's m = 1 row at 5 % and the row's own 2.5 %
+    lines, against = judge_lines([[OPPOSITE]], [[0.02]])
+    assert lines == [OPPOSITE] and against[0].tolist() == [True]
+    lines, _ = judge_lines([[INCONCLUSIVE]], [[0.04]])  # p < 5 % but the row is not opposite
+    assert lines == [INCONCLUSIVE]
+    # four rows over two lines (one not run): Holm at 5 % over the 3 rows run: 0.02 > 0.05/3
+    lines, against = judge_lines([[OPPOSITE, NOT_RUN], [INCONCLUSIVE, INCONCLUSIVE]],
+                                 [[0.02, np.nan], [0.5, np.nan]])
+    assert lines == [INCONCLUSIVE, INCONCLUSIVE] and not against[0].any()
+    assert line_text(INCONCLUSIVE, [OPPOSITE, NOT_RUN]) == (
+        "inconclusive: reproduced in 0 of 1 settings run (1 declared not run); 1 read opposite "
+        "at the row's level, not at the table-wide level 5%")
+    lines, against = judge_lines([[OPPOSITE, NOT_RUN], [INCONCLUSIVE, INCONCLUSIVE]],
+                                 [[0.01, np.nan], [0.5, np.nan]])  # 0.01 <= 0.05/3
+    assert lines == [OPPOSITE, INCONCLUSIVE] and against[0].tolist() == [True, False]
+    assert line_text(OPPOSITE, [OPPOSITE, NOT_RUN], against[0]) == (
+        "opposite: 1 of 1 settings run contradict it at the table-wide level (1 declared not "
+        "run)")
 
 
 def test_checks_verdict():

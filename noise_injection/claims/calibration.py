@@ -113,7 +113,7 @@ def withheld_opposite_line() -> dict:
             values = arms(rng, TABLES, 3, spreads=spread)
             values[:, 1, :lost] = np.nan
             row = _row(values)
-            line = V.judge_lines([row["verdict"][:, None]], [row["p_opposite"][:, None]])[0]
+            line = V.judge_lines([row["verdict"][:, None]], [row["p_opposite"][:, None]])[0][0]
             hits.append(line == V.OPPOSITE)
     return _rate("withheld opposite, line", "a single-row line whose row withheld "
                  "\"opposite\" (1 or 2 of 3 seeds of the predicted-worse arm diverged, spreads "
@@ -124,7 +124,7 @@ def single_row_line() -> list[dict]:
     """A single-row line, no effect: the line's "opposite" against its row's."""
     rng = np.random.default_rng(310)
     row = _row(arms(rng, TABLES, 3, rho=RHO))
-    line = V.judge_lines([row["verdict"][:, None]], [row["p_opposite"][:, None]])[0]
+    line = V.judge_lines([row["verdict"][:, None]], [row["p_opposite"][:, None]])[0][0]
     return [_rate("single-row line, opposite", "a single-row line, no effect: the line reads "
                   "\"opposite\"", 3, TABLES, line == V.OPPOSITE, "<= its row's 2.5 %"),
             _rate("single-row line, opposite without its row", "a single-row line reads "
@@ -270,7 +270,7 @@ def simulate_table(experiments: dict, n: int, tables: int, seed: int = 0) -> dic
             p.append(row["p_opposite"])
         verdicts.append(np.stack(v, -1))
         pvalues.append(np.stack(p, -1))
-    return dict(zip(families, V.judge_lines(verdicts, pvalues)))
+    return dict(zip(families, V.judge_lines(verdicts, pvalues)[0]))
 
 
 def table_cases() -> list[dict]:
@@ -286,8 +286,7 @@ def table_cases() -> list[dict]:
                              for c, v in lines.items() if c != "C6b"], axis=0)
         out += [_rate(f"table {scale}, opposite", f"{scale} scale ({path}), no effect "
                       "anywhere: at least one claim line reads \"opposite\"", n, TABLE_TABLES,
-                      opposite, f"<= {V.TABLE_ALPHA:.0%} (table_alpha)"
-                      if hasattr(V, "TABLE_ALPHA") else "controlled"),
+                      opposite, f"<= {V.TABLE_ALPHA:.0%} (table_alpha)"),
                 _rate(f"table {scale}, reproduced", f"{scale} scale ({path}), no effect "
                       "anywhere: at least one claim line reads \"reproduced\" (C6b left out)",
                       n, TABLE_TABLES, reproduced, "stated")]

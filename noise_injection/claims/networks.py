@@ -22,7 +22,7 @@ from noise_injection.claims import seedrows
 from noise_injection.claims.constants import constant
 from noise_injection.claims.table import CLAIM_COLUMNS, claim_row
 from noise_injection.claims.verdicts import (
-    NOT_APPLICABLE, NOT_RUN, judge_lines, scope_text)
+    NOT_APPLICABLE, NOT_RUN, judge_lines, line_text)
 
 MLPS = {"mlp3_narrow": "fig7", "mlp3_wide": "fig8", "mlp5_narrow": "fig4_narrow",
         "mlp5_wide": "fig4_wide"}
@@ -69,7 +69,8 @@ def _num(x, unit="points"):
 
 
 def judge(comp: Comparison, finals: dict, n_seeds: int, scale: str) -> tuple[dict, float]:
-    """The row of one comparison and its one-sided p-value against the paper."""
+    """The row of one comparison and its one-sided p-value against the paper (NaN where
+    the row did not run or carries no evidence against it)."""
     test_text = {seedrows.WITHIN: "paired t on the per-seed contrasts of the seeds finished "
                                   "in every setting",
                  seedrows.ACROSS: "paired t within each experiment, Welch across them (df = "
@@ -269,18 +270,20 @@ def c6_comparisons(configs: dict) -> dict[str, list[Comparison]]:
     return out
 
 
-def claim_line(claim: str, rows: list[dict], verdict: str, scale: str) -> dict:
+def claim_line(claim: str, rows: list[dict], verdict: str, contradicted, scale: str) -> dict:
     """The claim's line: its universal verdict (:func:`~noise_injection.claims.verdicts.
-    judge_lines`) with its scope in words."""
+    judge_lines`) and its words (:func:`~noise_injection.claims.verdicts.line_text`)."""
     verdicts = [r["verdict"] for r in rows]
-    scope = scope_text(verdicts)
+    text = line_text(verdict, verdicts, contradicted)
     return claim_row(
         claim, "claim", rows[0]["statement"], verdict,
-        "claim line: reproduced only if every setting run is (intersection-union); opposite "
-        f"if Holm over the rows' one-sided p-values against the paper rejects one at "
-        f"{constant('family_alpha'):g}; else inconclusive", level="claim",
-        setting=f"{len(rows)} declared setting(s)", verdict_text=f"{verdict} ({scope})",
-        measured=scope, paper_source=" | ".join(dict.fromkeys(r["paper_source"] for r in rows)),
+        "claim line: reproduced only if every declared setting ran and reads reproduced "
+        "(intersection-union; 'reproduced in the settings run' where declared settings did "
+        "not run); opposite only if one of its rows reads opposite and Holm's step-down over "
+        "the one-sided p-values of every row of the table rejects it at "
+        f"{constant('table_alpha'):g} (family-wise over the table); else inconclusive",
+        level="claim", setting=f"{len(rows)} declared setting(s)", verdict_text=text,
+        measured=text, paper_source=" | ".join(dict.fromkeys(r["paper_source"] for r in rows)),
         scale=scale)
 
 
@@ -291,10 +294,11 @@ def network_claims(finals: dict[str, pd.DataFrame], configs: dict[str, dict],
     families = {**c5_comparisons(configs), **c6_comparisons(configs)}
     judged = {claim: [judge(c, finals, n_seeds, scale) for c in comps]
               for claim, comps in families.items()}
-    lines = judge_lines([np.array([r["verdict"] for r, _ in rows]) for rows in judged.values()],
-                        [np.array([p for _, p in rows]) for rows in judged.values()])
+    lines, contradicted = judge_lines(
+        [np.array([r["verdict"] for r, _ in rows]) for rows in judged.values()],
+        [np.array([p for _, p in rows]) for rows in judged.values()])
     out = []
-    for (claim, rows), verdict in zip(judged.items(), lines):
+    for (claim, rows), verdict, against in zip(judged.items(), lines, contradicted):
         rows = [r for r, _ in rows]
-        out += [claim_line(claim, rows, str(verdict), scale), *rows]
+        out += [claim_line(claim, rows, str(verdict), against, scale), *rows]
     return pd.DataFrame(out, columns=list(CLAIM_COLUMNS))

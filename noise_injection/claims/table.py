@@ -23,6 +23,7 @@ CLAIM_COLUMNS = ("claim", "row", "level", "statement", "setting", "paper", "pape
 LEVELS = ("comparison", "claim")
 VERDICT_COLORS = {
     "reproduced": "#d9f2d9",
+    "reproduced in the settings run": "#ecf7e4",
     "opposite": "#f8d7da",
     "inconclusive": "#fff2cc",
     "not run at this scale": "#e9ecef",

@@ -17,7 +17,7 @@ from noise_injection.claims import paper_numbers as paper
 from noise_injection.claims.table import CLAIM_COLUMNS, claim_row
 from noise_injection.claims.constants import constant
 from noise_injection.claims.verdicts import (
-    NOT_RUN, checks_verdict, scope_text, universal_verdict)
+    NOT_RUN, checks_verdict, line_text, universal_verdict)
 from noise_injection.variance import records
 from noise_injection.variance.fits import fit_loglog
 from noise_injection.variance.onset import STALL_FACTOR, measured_onset
@@ -196,11 +196,12 @@ def claims_table(heat: dict, sweep: dict, small: dict, large: dict, decades: flo
             dynamics_claim(large, "fig2_large", False, scale),
             stall_onset_claim(stalls, scale)]
     counted = [r["verdict"] for r in rows if not r["beyond_paper"]]
-    line = claim_row(CLAIM, "claim", STATEMENT, universal_verdict(counted),
+    verdict = universal_verdict(counted)
+    line = claim_row(CLAIM, "claim", STATEMENT, verdict,
                      "claim line: reproduced if every row testing the paper's statements is "
                      "(rows beyond the paper not counted), opposite if one is, else "
                      "inconclusive", level="claim", setting=f"{len(rows)} row(s)",
-                     verdict_text=f"{universal_verdict(counted)} ({scope_text(counted)})",
+                     verdict_text=line_text(verdict, counted),
                      paper="Figs. 1-2", measured=f"{len(counted)} counted row(s)", scale=scale)
     return [line, *rows]
 

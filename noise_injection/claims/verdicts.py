@@ -12,9 +12,15 @@ smallest experiment's n - 1 as df (conservative).
 Verdicts (:data:`VERDICTS`): "reproduced" if the interval excludes 0 in the paper's direction,
 "opposite" if the other way, "inconclusive" if it covers 0 (or none exists), "not run at this
 scale" if a setting is missing, "not applicable at this scale" if the scale cannot resolve the
-comparison. A claim line states a universal over its settings (:func:`universal_verdict`):
-reproduced only if every setting run is (intersection-union), opposite if Holm over the rows'
-one-sided p-values against the paper rejects one at ``FAMILY_ALPHA``. Power (:func:`power`) is
+comparison. A claim line states a universal over its declared settings
+(:func:`universal_verdict`, :func:`judge_lines`): "reproduced" only if every declared setting
+ran and reads reproduced (intersection-union), "reproduced in the settings run" (:data:`PARTLY`)
+if every setting run does but declared ones did not run; "opposite" only if one of its rows
+reads opposite and Holm's step-down over the one-sided p-values of every row of the whole
+table rejects it at ``TABLE_ALPHA`` (a family-wise rule: with no effect anywhere at most
+``TABLE_ALPHA`` of tables carry an "opposite" line); else "inconclusive". Its words
+(:func:`line_text`) say in how many settings run it reproduced and how many declared settings
+did not run. Power (:func:`power`) is
 the noncentral-t probability that the row's test reads "reproduced" at a given true effect.
 Every function takes numpy arrays (vectorised over leading axes) so that the calibration
 (:mod:`noise_injection.claims.calibration`) simulates thousands of tables through them.
@@ -31,8 +37,10 @@ from noise_injection.claims.constants import constant
 REPRODUCED, OPPOSITE, INCONCLUSIVE, NOT_RUN, NOT_APPLICABLE = (
     "reproduced", "opposite", "inconclusive", "not run at this scale",
     "not applicable at this scale")
-VERDICTS = (REPRODUCED, OPPOSITE, INCONCLUSIVE, NOT_RUN, NOT_APPLICABLE)
-LEVEL, FAMILY_ALPHA = constant("level"), constant("family_alpha")
+#: A claim line whose every setting run reads reproduced while declared settings did not run.
+PARTLY = "reproduced in the settings run"
+VERDICTS = (REPRODUCED, PARTLY, OPPOSITE, INCONCLUSIVE, NOT_RUN, NOT_APPLICABLE)
+LEVEL, TABLE_ALPHA = constant("level"), constant("table_alpha")
 NONINFERIORITY_ALPHA, POWER = constant("noninferiority_alpha"), constant("power")
 PAIRED, WELCH = "paired", "Welch"
 
@@ -99,7 +107,7 @@ def noninferiority(estimate, se, df, margin, alpha: float = NONINFERIORITY_ALPHA
     return {"low": low, "high": high, "verdict": verdict}
 
 
-def holm(pvalues, alpha: float = FAMILY_ALPHA, nan_counts: bool = True):
+def holm(pvalues, alpha: float = TABLE_ALPHA, nan_counts: bool = True):
     """Holm's step-down rule over the last axis: which hypotheses are rejected at
     family-wise error ``alpha``. NaN p-values are never rejected; they count in the family
     size m unless ``nan_counts`` is False (a setting that did not run)."""
@@ -117,40 +125,67 @@ def holm(pvalues, alpha: float = FAMILY_ALPHA, nan_counts: bool = True):
     return rejected
 
 
-def universal_verdict(verdicts, p_opposite=None, alpha: float = FAMILY_ALPHA):
-    """A universal statement over settings (last axis), judged on the settings run (rows
-    "not run" / "not applicable" left out): reproduced if every one is; opposite if Holm
-    over the one-sided p-values against the paper rejects one at ``alpha`` (without
-    p-values: if a row reads opposite); else inconclusive; not run if no setting ran."""
+def _ran(v):
+    return (v != NOT_RUN) & (v != NOT_APPLICABLE)
+
+
+def universal_verdict(verdicts, contradicted=None):
+    """A universal statement over its declared settings (last axis): opposite if a row is
+    ``contradicted`` (default: reads opposite); reproduced if every declared setting ran and
+    reads reproduced; :data:`PARTLY` if every setting run does but some did not run (or are
+    not applicable at this scale); inconclusive otherwise; not run (not applicable) if no
+    setting ran."""
     v = np.asarray(verdicts)
-    ran = (v != NOT_RUN) & (v != NOT_APPLICABLE)
-    every = np.all((v == REPRODUCED) | ~ran, axis=-1)
-    if p_opposite is None:
-        contradicted = np.any(v == OPPOSITE, axis=-1)
-    else:
-        contradicted = holm(np.where(ran, p_opposite, np.nan), alpha, nan_counts=False).any(-1)
-    any_ran = ran.any(axis=-1)
-    out = np.where(contradicted, OPPOSITE, np.where(every, REPRODUCED, INCONCLUSIVE))
+    ran = _ran(v)
+    contradicted = (v == OPPOSITE) if contradicted is None else np.asarray(contradicted)
+    every_run = np.all((v == REPRODUCED) | ~ran, axis=-1)
+    out = np.where(contradicted.any(-1), OPPOSITE,
+                   np.where(every_run & ran.all(-1), REPRODUCED,
+                            np.where(every_run, PARTLY, INCONCLUSIVE)))
     none = NOT_APPLICABLE if np.all(v == NOT_APPLICABLE) else NOT_RUN
-    out = np.where(any_ran, out, none)
+    out = np.where(ran.any(-1), out, none)
     return out if out.ndim else str(out)
 
 
-def judge_lines(verdicts_by_line, p_by_line) -> list:
-    """The verdict of every claim line of a table (one array (..., k) of row verdicts and
-    one of one-sided p-values against the paper per line): :func:`universal_verdict` of each
-    line with Holm at ``FAMILY_ALPHA`` over its rows."""
-    return [universal_verdict(v, p) for v, p in zip(verdicts_by_line, p_by_line)]
+def judge_lines(verdicts_by_line, p_by_line, alpha: float = TABLE_ALPHA):
+    """The claim lines of one table (per line, row verdicts and one-sided p-values against
+    the paper, arrays (..., k); NaN = no evidence): which rows contradict their line (read
+    opposite and survive Holm at ``alpha`` over every row of the table that ran, NaN p-values
+    counted as 1) and each line's :func:`universal_verdict`. Returns (line verdicts,
+    contradicted rows), one array per line in each."""
+    v = np.concatenate([np.asarray(x) for x in verdicts_by_line], axis=-1)
+    p = np.concatenate([np.asarray(x, dtype=float) for x in p_by_line], axis=-1)
+    ran = _ran(v)
+    rejected = holm(np.where(ran, np.nan_to_num(p, nan=1.0), np.nan), alpha, nan_counts=False)
+    cuts = np.cumsum([np.shape(x)[-1] for x in verdicts_by_line])[:-1]
+    parts = np.split(rejected & (v == OPPOSITE), cuts, axis=-1)
+    return [universal_verdict(x, c) for x, c in zip(verdicts_by_line, parts)], parts
 
 
-def scope_text(verdicts) -> str:
-    """'reproduced in k of n settings run' (+ how many declared settings did not run)."""
-    verdicts = list(verdicts)
-    ran = [v for v in verdicts if v not in (NOT_RUN, NOT_APPLICABLE)]
-    text = f"reproduced in {ran.count(REPRODUCED)} of {len(ran)} settings run"
-    if len(ran) < len(verdicts):
-        text += (f"; {len(verdicts) - len(ran)} of {len(verdicts)} declared settings not run "
-                 "or not applicable at this scale")
+def line_text(verdict: str, verdicts, contradicted=None) -> str:
+    """A claim line in words: the verdict, in how many of the settings run it reproduced (or
+    how many settings contradict it at the table-wide level), and how many declared settings
+    did not run or are not applicable at this scale."""
+    v = list(verdicts)
+    ran = [x for x in v if x not in (NOT_RUN, NOT_APPLICABLE)]
+    absent = [f"{v.count(kind)} declared {'not run' if kind == NOT_RUN else 'not applicable'}"
+              for kind in (NOT_RUN, NOT_APPLICABLE) if kind in v]
+    tail = f" ({', '.join(absent)})" if absent else ""
+    opposed = v.count(OPPOSITE)
+    if verdict == REPRODUCED:
+        return f"reproduced in {len(v)} of {len(v)} declared settings"
+    if verdict == PARTLY:
+        return f"reproduced in {len(ran)} of {len(ran)} settings run{tail}"
+    if verdict in (NOT_RUN, NOT_APPLICABLE):
+        return f"{verdict} ({len(v)} declared settings)"
+    if verdict == OPPOSITE:
+        k = opposed if contradicted is None else int(np.sum(contradicted))
+        return (f"opposite: {k} of {len(ran)} settings run contradict it at the table-wide "
+                f"level{tail}")
+    text = f"inconclusive: reproduced in {ran.count(REPRODUCED)} of {len(ran)} settings run{tail}"
+    if opposed:
+        text += (f"; {opposed} read opposite at the row's level, not at the table-wide level "
+                 f"{TABLE_ALPHA:.0%}")
     return text
 
 
