@@ -129,12 +129,23 @@ def test_trace_rows_are_ratios_of_geometric_means():
     assert "log values" in row.test and row.verdict == "reproduced"
 
 
-def test_underpowered_rows_say_so():
-    # seed sd of the paired contrast ~0.07 against C6a's +0.29 with 3 seeds
-    table = claims(noise=0.05)
-    text = rows(table, "C6a").iloc[0].verdict_text
-    assert re.fullmatch(r"inconclusive: (underpowered, )?\d+% power at the paper's effect with "
-                        r"3 seeds; 80% needs \d+", text)
+def test_power_is_an_estimate_with_its_interval_and_only_on_the_papers_data():
+    quick = rows(claims(noise=0.05), "C6a").iloc[0]
+    assert quick.power == ("not comparable: this scale trains resnet18 on digits, the paper "
+                           "on cifar10")
+    assert quick.verdict_text == f"inconclusive; power: {quick.power}"
+    cifar = {**configs(), "resnet18": {**configs()["resnet18"], "dataset": "cifar10"}}
+    row = rows(claims(exps=cifar, noise=0.05), "C6a").iloc[0]
+    pct = r"[<>]?\d+%"
+    assert re.fullmatch(rf"{pct} \[{pct}, {pct}\] with 3 seeds at the paper's effect \+0\.29 "
+                        r"\(median-unbiased estimate from our seed spread; 95 % interval\); "
+                        r"80% needs \d+ seeds \(\d+ to (more than 1000|\d+) over the "
+                        r"interval\)", row.power), row.power
+    # equal contrasts on every seed (no noise): no spread, no power
+    exact = rows(claims(exps=cifar), "C6a").iloc[0]
+    assert exact.power.startswith("not estimable: no spread")
+    # traces: only the order is comparable
+    assert rows(claims(), "C5b").iloc[0].power.startswith("not comparable: the paper's Hessian")
 
 
 def test_c6b_margin_is_half_the_papers_gain_and_needs_the_papers_data():

@@ -20,6 +20,7 @@ from noise_injection.claims.verdicts import (
     one_sided_p,
     paired,
     power,
+    power_estimate,
     judge_lines,
     line_text,
     seeds_needed,
@@ -139,26 +140,40 @@ def test_checks_verdict():
 
 
 def test_power_is_the_noncentral_t():
-    se, df = 1 / np.sqrt(3), 2
-    expected = stats.nct.sf(stats.t.ppf(0.975, df), df, 1.0 / se)
-    assert power(1.0, "paired", [1], [1.0], 3) == pytest.approx(expected)
-    assert np.isnan(power(None, "paired", [1], [1.0], 3))
+    expected = stats.nct.sf(stats.t.ppf(0.975, 2), 2, 1.0 * np.sqrt(3) / 1.0)
+    assert power(1.0, [1.0], 3) == pytest.approx(expected)
+    assert np.isnan(power(None, [1.0], 3)) and np.isnan(power(1.0, [0.0], 3))
 
 
-def test_welch_power_with_one_exact_setting_is_the_one_sample_noncentral_t():
-    # a setting without spread: Welch's df is exactly n - 1 and se = s / sqrt(n)
-    expected = stats.nct.sf(stats.t.ppf(0.975, 4), 4, 1.0 / (1 / np.sqrt(5)))
-    assert power(1.0, "Welch", [1, -1], [1.0, 0.0], 5) == pytest.approx(expected, abs=0.005)
+def test_power_across_experiments_with_one_exact_experiment_is_the_noncentral_t():
+    # an experiment without spread adds nothing: se^ = sigma chi / sqrt(n), df n - 1
+    expected = stats.nct.sf(stats.t.ppf(0.975, 4), 4, 1.0 * np.sqrt(5))
+    assert power(1.0, [1.0, 1e-9], 5) == pytest.approx(expected, abs=0.005)
+    # two equal experiments: the power of the contrast sd sqrt(2) at the smaller df, lower
+    assert power(1.0, [1.0, 1.0], 5) < stats.nct.sf(stats.t.ppf(0.975, 4), 4,
+                                                     np.sqrt(5) / np.sqrt(2))
+
+
+def test_printed_power_is_the_power_at_the_median_unbiased_spread_with_an_exact_interval():
+    s, df, n = 0.8, 2, 3
+    sigma = {q: s * np.sqrt(df / stats.chi2.ppf(q, df)) for q in (0.5, 0.975, 0.025)}
+    truth = {q: stats.nct.sf(stats.t.ppf(0.975, n - 1), n - 1, 1.0 * np.sqrt(n) / sigma[q])
+             for q in sigma}
+    printed = power_estimate(1.0, [s], [df], n)
+    assert printed["estimate"] == pytest.approx(truth[0.5])
+    assert (printed["low"], printed["high"]) == (pytest.approx(truth[0.025]),
+                                                 pytest.approx(truth[0.975]))
+    # a zero spread is not evidence of a zero true spread: no number
+    assert np.isnan(power_estimate(1.0, [0.0], [2], 3)["estimate"])
+    assert np.isnan(power_estimate(1.0, [0.5], [0], 3)["estimate"])
 
 
 def test_seeds_needed_reaches_the_power():
-    n = seeds_needed(1.0, "pooled", [1, -1], [1.0, 1.0])
+    n = seeds_needed(1.0, [1.0])
 
-    def exact(k):  # equal-n two-sample t test
-        df = 2 * k - 2
-        return stats.nct.sf(stats.t.ppf(0.975, df), df, 1.0 / np.sqrt(2 / k))
+    def exact(k):  # paired t with k seeds, sd of the contrast 1
+        return stats.nct.sf(stats.t.ppf(0.975, k - 1), k - 1, np.sqrt(k))
 
-    assert exact(n) >= 0.8 > exact(n - 1) and n == 17
-    assert seeds_needed(None, "Welch", [1, -1], [1.0, 1.0]) is None
-    assert seeds_needed(1.0, "Welch", [1, -1], [1.0, 1.0]) in (17, 18)  # df estimated
-    assert seeds_needed(1e-9, "paired", [1], [1.0], most=50) == 51
+    assert exact(n) >= 0.8 > exact(n - 1) and n == 10
+    assert seeds_needed(None, [1.0]) is None
+    assert seeds_needed(1e-9, [1.0], most=50) == 51

@@ -12,10 +12,13 @@ convention: layer-wise std; all-weights noise uses sigma/sqrt(M).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from noise_injection.claims import paper_numbers as paper
 from noise_injection.claims import seedrows
@@ -57,6 +60,43 @@ class Comparison:
     keys: tuple
     margin: float | None = None
     not_applicable: str | None = None
+    not_comparable: str | None = None
+
+
+#: The paper's protocol of each experiment (config/paper.yaml): its data set and widths.
+PAPER_CONFIG = Path(__file__).resolve().parents[2] / "config" / "paper.yaml"
+TRACE_NOT_COMPARABLE = ("not comparable: the paper's Hessian traces sum the estimates of an "
+                        "adaptive number of probes (2-100, PyHessian), so only their order is "
+                        "comparable with ours")
+
+
+@functools.cache
+def paper_protocol() -> dict:
+    """networks.experiments of config/paper.yaml (the paper's protocols)."""
+    return yaml.safe_load(PAPER_CONFIG.read_text())["networks"]["experiments"]
+
+
+def not_comparable(configs: dict, experiments, metric: str = ACC) -> str | None:
+    """Why the paper's number for a row on ``experiments`` and ``metric`` cannot be set
+    beside ours at this scale (its power and magnitude then say so), or None: a Hessian
+    trace (:data:`TRACE_NOT_COMPARABLE`), or an experiment trained here on other data than
+    the paper's."""
+    if metric == TRACE:
+        return TRACE_NOT_COMPARABLE
+    for exp in dict.fromkeys(experiments):
+        ours, theirs = configs.get(exp, {}).get("dataset"), paper_protocol()[exp]["dataset"]
+        if exp in configs and ours != theirs:
+            return f"not comparable: this scale trains {exp} on {ours}, the paper on {theirs}"
+    return None
+
+
+def _comparability(configs: dict, families: dict) -> dict:
+    """``families`` with each comparison's :func:`not_comparable` reason at this scale."""
+    def reason(comp):
+        metric = TRACE if any(t[5] == TRACE for t in comp.terms) else ACC
+        return not_comparable(configs, [t[0] for t in comp.terms], metric)
+    return {claim: [replace(c, not_comparable=reason(c)) for c in comps]
+            for claim, comps in families.items()}
 
 
 def _term(exp, scheme, sigma, coef, metric=ACC, label=None):
@@ -98,8 +138,7 @@ def judge(comp: Comparison, finals: dict, n_seeds: int, scale: str) -> tuple[dic
     row = seedrows.judge(seedrows.aligned(series), coefs, groups, comp.direction,
                          [t[5] for t in comp.terms], comp.margin)
     verdict, note, test = str(row["verdict"]), str(row["note"]), str(row["test"])
-    pw, need = seedrows.planned_power(comp.paper_effect, coefs, series, groups, n_seeds,
-                                      comp.margin)
+    power = _power(comp, row, n_seeds)
     shown = np.exp if row["log"] else (lambda v: v)
     labels = [t[3] for t in comp.terms]
     counts = dict(zip(labels, series))
@@ -110,10 +149,24 @@ def judge(comp: Comparison, finals: dict, n_seeds: int, scale: str) -> tuple[dic
                                 if row["log"] else ""),
         n_ok="; ".join(f"{k} {s.notna().sum()}/{len(s)}" for k, s in counts.items()),
         diverged="; ".join(f"{k} {s.isna().sum()}/{len(s)}" for k, s in counts.items()),
-        power="" if not np.isfinite(pw) else f"{pw:.0%} with {n_seeds} seeds; {need} for 80%",
-        verdict_text=seedrows.verdict_text(verdict, note, pw, need, n_seeds),
+        power=power, verdict_text=seedrows.verdict_text(verdict, note, power),
         measured=f"seed std {', '.join(f'{s.std(ddof=1):.3g}' for s in series)}", **base)
     return out, float(row["p_opposite"])
+
+
+def _power(comp: Comparison, row: dict, n_seeds: int) -> str:
+    """The power column of a judged row, or why it has no power."""
+    if comp.not_comparable:
+        return comp.not_comparable
+    if comp.margin is None and comp.paper_effect is None:
+        return "unknown: the paper gives no number"
+    pw = seedrows.row_power(comp.paper_effect, row, n_seeds, comp.margin)
+    if not np.isfinite(pw["estimate"]):
+        return ("not estimable: no spread of the per-seed contrasts (fewer than 2 pairs, or "
+                "equal contrasts)")
+    at = (f"a true difference 0 (margin {comp.margin:.3g})" if comp.margin is not None
+          else f"the paper's effect {comp.paper_effect:+.3g}")
+    return seedrows.power_text(pw, at, n_seeds)
 
 
 def _gain(key, scheme, ref="none"):
@@ -291,7 +344,7 @@ def network_claims(finals: dict[str, pd.DataFrame], configs: dict[str, dict],
                    scale: str, n_seeds: int) -> pd.DataFrame:
     """The claims table (columns :data:`CLAIM_COLUMNS`) of C5 and C6 at ``scale``; ``finals``
     and ``configs`` hold the experiments this scale runs (others: not run)."""
-    families = {**c5_comparisons(configs), **c6_comparisons(configs)}
+    families = _comparability(configs, {**c5_comparisons(configs), **c6_comparisons(configs)})
     judged = {claim: [judge(c, finals, n_seeds, scale) for c in comps]
               for claim, comps in families.items()}
     lines, contradicted = judge_lines(

@@ -27,8 +27,10 @@ diverged counts are reported. Where the diverged runs point against the paper's 
 diverged fraction), "reproduced" is withheld (inconclusive); where they point with it
 (tilt > 0), "opposite" is withheld and the row carries no evidence against the paper into
 its claim line (p-value NaN).
-Power: :func:`~noise_injection.claims.verdicts.power` of the design's test at the paper's
-effect with the configured seeds, at our seed spread.
+Power (:func:`row_power`): the probability that the row's test reads "reproduced" at the
+paper's effect with the configured seeds, estimated from our seed spread (median-unbiased,
+with its exact 95 % interval); none from a zero spread, and none where the scale does not run
+the paper's data or the paper's number is not comparable with ours (the caller says so).
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from noise_injection.claims.constants import constant
 from noise_injection.claims.verdicts import (
-    INCONCLUSIVE, NONINFERIORITY_ALPHA, OPPOSITE, PAIRED, POWER, REPRODUCED, interval_verdict,
-    noninferiority, one_sided_p, paired, power_estimate, seeds_needed)
+    INCONCLUSIVE, LEVEL, NONINFERIORITY_ALPHA, OPPOSITE, POWER, REPRODUCED, interval_verdict,
+    noninferiority, one_sided_p, paired, power_estimate, seeds_needed, sigma_bounds)
 
 #: Sign of the bad end of each metric: where a diverged run lies.
 BAD = {"test_acc": -1, "test_acc_peak": -1, "hessian_trace": +1, "train_loss": +1,
@@ -46,7 +49,7 @@ BAD = {"test_acc": -1, "test_acc_peak": -1, "hessian_trace": +1, "train_loss": +
 #: Positive, right-skewed metrics: compared on the log scale (ratios).
 LOG_METRICS = ("hessian_trace", "train_loss", "test_loss")
 #: The test of a row within one experiment, and across experiments.
-WITHIN, ACROSS = PAIRED, "paired within experiments, Welch across"
+WITHIN, ACROSS = "paired", "paired within experiments, Welch across"
 TOO_FEW = "too few pairs: fewer than 2 seeds finished in every setting"
 WITHHELD = {REPRODUCED: "reproduced withheld: diverged runs point against the paper",
             OPPOSITE: "opposite withheld: diverged runs point with the paper"}
@@ -124,30 +127,46 @@ def verdict_of(est: dict, direction: int, tilt, margin=None) -> dict:
             "note": note}
 
 
-def planned_power(effect, coefs, series, groups, n, margin=None):
-    """(power, seeds for POWER) of the row's test at ``n`` seeds and the paper's effect
-    (or, for a no-loss row, at a true difference 0 against the margin), at the spread of the
-    per-seed contrasts of the first experiment (one experiment: the paired test)."""
-    alpha = NONINFERIORITY_ALPHA if margin is not None else None
+def row_power(effect, row: dict, n: int, margin=None) -> dict:
+    """The printed power of a judged ``row`` (:func:`judge`, one table) at the paper's
+    ``effect`` (or, for a no-loss row, at a true difference 0 against ``margin``, one-sided
+    at ``NONINFERIORITY_ALPHA``) with ``n`` seeds per setting:
+    :func:`~noise_injection.claims.verdicts.power_estimate` from the row's per-experiment
+    spreads, and the seeds ``POWER`` needs at the estimate and at the ends of the spreads'
+    interval (:func:`~noise_injection.claims.verdicts.sigma_bounds`, Bonferroni over the
+    experiments as there)."""
+    kwargs = {} if margin is None else {"alpha": NONINFERIORITY_ALPHA}
     effect = margin if margin is not None else effect
-    kwargs = {} if alpha is None else {"alpha": alpha}
-    complete = pd.concat(series, axis=1).dropna()
-    if len(set(groups)) > 1 or len(complete) < 2:
-        return float("nan"), None
-    spread = float((complete.to_numpy() @ np.asarray(coefs)).std(ddof=1))
-    printed = power_estimate(effect, spread, len(complete) - 1, n, **kwargs)["estimate"]
-    return float(printed), seeds_needed(effect, PAIRED, [1.0], [spread], **kwargs)
+    spreads, dfs = np.asarray(row["sd"], float), np.asarray(row["pairs"], float) - 1
+    printed = power_estimate(effect, spreads, dfs, n, **kwargs)
+    sigmas = sigma_bounds(spreads, dfs, 1 - (1 - LEVEL) / len(spreads))
+    need = ([None] * 3 if not np.isfinite(printed["estimate"])
+            else [seeds_needed(effect, sig, **kwargs) for sig in sigmas])
+    return {**printed, "need": need[0], "need_range": (need[1], need[2])}
 
 
-def verdict_text(verdict: str, note: str, pw: float, need, n: int) -> str:
+def _seeds(need) -> str:
+    most = int(constant("seeds_most"))
+    return f"more than {most}" if need > most else str(need)
+
+
+def _percent(x: float) -> str:
+    return ">99%" if x >= 0.995 else "<1%" if x < 0.005 else f"{x:.0%}"
+
+
+def power_text(pw: dict, effect_text: str, n: int) -> str:
+    """A row's power column: the estimate, its interval, at what effect and seeds, and the
+    seeds ``POWER`` needs (an estimate is never printed as 100 %)."""
+    low, high = pw["need_range"]
+    return (f"{_percent(pw['estimate'])} [{_percent(pw['low'])}, {_percent(pw['high'])}] with "
+            f"{n} seeds at "
+            f"{effect_text} (median-unbiased estimate from our seed spread; 95 % interval); "
+            f"{POWER:.0%} needs {_seeds(pw['need'])} seeds ({_seeds(low)} to {_seeds(high)} "
+            "over the interval)")
+
+
+def verdict_text(verdict: str, note: str, power: str) -> str:
     """The row's reading: the verdict, why a reading was withheld, and for an inconclusive
-    row its power at the paper's effect with the configured seeds."""
+    row its power (or why it has none)."""
     text = verdict + (f" ({note})" if note else "")
-    if verdict != INCONCLUSIVE:
-        return text
-    if not np.isfinite(pw):
-        return text + ": no paper effect size, power unknown"
-    more = "more than " + str(need - 1) if need and need > 1000 else str(need)
-    under = "" if pw >= POWER else "underpowered, "
-    return (f"{text}: {under}{pw:.0%} power at the paper's effect with {n} seeds; "
-            f"{POWER:.0%} needs {more}")
+    return f"{text}; power: {power}" if verdict == INCONCLUSIVE and power else text

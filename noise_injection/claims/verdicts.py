@@ -20,8 +20,9 @@ reads opposite and Holm's step-down over the one-sided p-values of every row of 
 table rejects it at ``TABLE_ALPHA`` (a family-wise rule: with no effect anywhere at most
 ``TABLE_ALPHA`` of tables carry an "opposite" line); else "inconclusive". Its words
 (:func:`line_text`) say in how many settings run it reproduced and how many declared settings
-did not run. Power (:func:`power`) is
-the noncentral-t probability that the row's test reads "reproduced" at a given true effect.
+did not run. Power (:func:`power`) is the probability that the row's test reads
+"reproduced" at a given true effect and spread; the printed power (:func:`power_estimate`)
+is its median-unbiased estimate from our seed spread with an exact interval.
 Every function takes numpy arrays (vectorised over leading axes) so that the calibration
 (:mod:`noise_injection.claims.calibration`) simulates thousands of tables through them.
 Constants: config/verdicts.yaml.
@@ -42,7 +43,6 @@ PARTLY = "reproduced in the settings run"
 VERDICTS = (REPRODUCED, PARTLY, OPPOSITE, INCONCLUSIVE, NOT_RUN, NOT_APPLICABLE)
 LEVEL, TABLE_ALPHA = constant("level"), constant("table_alpha")
 NONINFERIORITY_ALPHA, POWER = constant("noninferiority_alpha"), constant("power")
-PAIRED, WELCH = "paired", "Welch"
 
 
 def _interval(estimate, se, df, level):
@@ -60,14 +60,18 @@ def paired(*groups, level: float = LEVEL) -> dict:
     the experiments' means, se^2 = sum_j sd_j^2 / n_j (Welch's), and df = min_j n_j - 1: the
     Welch statistic referred to t with the smallest group's df is conservative for every
     ratio of the experiments' variances (Mickey and Brown 1966), which Satterthwaite's df is
-    not at n = 3. ``n`` is min_j n_j; below 2 there is no interval (NaN)."""
+    not at n = 3. ``n`` is min_j n_j; below 2 there is no interval (NaN). Also returns each
+    experiment's sd and number of pairs (last axis), from which the printed power is
+    estimated."""
     stats_ = [_finished(np.asarray(d, dtype=float)) for d in groups]
     n = np.min([k for _, _, k in stats_], axis=0)
     estimate = sum(m for m, _, _ in stats_)
     with np.errstate(invalid="ignore", divide="ignore"):
         se = np.sqrt(sum(s**2 / k for _, s, k in stats_))
     df = np.where(n > 1, n - 1.0, np.nan)
-    return {**_interval(estimate, np.where(n > 1, se, np.nan), df, level), "n": n}
+    return {**_interval(estimate, np.where(n > 1, se, np.nan), df, level), "n": n,
+            "sd": np.stack([s for _, s, _ in stats_], -1),
+            "pairs": np.stack([k for _, _, k in stats_], -1)}
 
 
 def _finished(d):
@@ -198,62 +202,77 @@ def checks_verdict(checks, reversed_: bool) -> str:
     return OPPOSITE if reversed_ else INCONCLUSIVE
 
 
-def power(effect, test, coefficients, stds, n, alpha: float = (1 - LEVEL) / 2,
-          draws: int = 20_000):
-    """P(the one-sided level-``alpha`` test rejects in the effect's direction) at a true
-    contrast ``effect`` with ``n`` seeds per setting; ``stds`` is [sd of the per-seed
-    contrast] for the paired test, the settings' seed stds otherwise. Paired and pooled:
-    1 - F_nct(t_{1-alpha, df}; df, |effect| / se). Welch (df estimated from the sample):
-    E[Phi((|effect| - t_{1-alpha, df^} se^) / se)] over the sample variances
-    s_i^2 ~ s_i^2 chi2_{n-1} / (n-1) (``draws`` fixed-seed draws; the mean is independent of
-    them). NaN where the effect or a spread is unknown."""
-    c, s = np.asarray(coefficients, float), np.asarray(stds, float)
-    if effect is None or not np.isfinite(effect) or not np.all(np.isfinite(s)):
-        return np.nan
-    effect = abs(effect)
-    if test == WELCH:
-        chi = np.random.default_rng(0).chisquare(max(n - 1, 1), (draws, len(c)))
-        parts = c**2 * s**2 * chi / (n - 1) / n
-        var = parts.sum(-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            df = np.where(var > 0, var**2 / (parts**2 / (n - 1)).sum(-1), np.inf)
-        se_true = np.sqrt((c**2 * s**2).sum() / n)
-        if se_true == 0:
-            return 1.0
-        crit = stats.t.ppf(1 - alpha, df) * np.sqrt(var)
-        return float(stats.norm.cdf((effect - crit) / se_true).mean())
-    if test == PAIRED:
-        se, df = s[0] / np.sqrt(n), n - 1
-    else:
-        se, df = np.sqrt((s**2).mean() * (c**2).sum() / n), len(c) * (n - 1)
-    if se == 0:
-        return 1.0
-    return float(stats.nct.sf(stats.t.ppf(1 - alpha, df), df, effect / se))
+def power(effect, sigmas, n, alpha: float = (1 - LEVEL) / 2, draws: int = 20_000):
+    """P(the row's one-sided level-``alpha`` test reads "reproduced") at a true contrast
+    ``effect`` with ``n`` seeds per setting, where ``sigmas`` (last axis: experiments) are the
+    true sds of the per-seed contrasts of each experiment. One experiment (the paired t):
+    1 - F_nct(t_{1-alpha, n-1}; n-1, |effect| sqrt(n) / sigma). Several (:func:`paired`
+    across experiments, df n - 1): E[Phi((|effect| - t_{1-alpha, n-1} se^) / se)] with
+    se^2 = sum_j sigma_j^2 chi2_{n-1} / ((n-1) n) over ``draws`` fixed-seed draws (the mean
+    of the contrasts is independent of the sample variances). Vectorised over the leading
+    axes of ``sigmas``; NaN where the effect or a sigma is unknown, or a sigma is 0."""
+    s = np.asarray(sigmas, dtype=float)
+    if effect is None or not np.isfinite(effect):
+        return np.full(s.shape[:-1], np.nan) if s.ndim > 1 else np.nan
+    effect, crit = abs(effect), stats.t.ppf(1 - alpha, n - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if s.shape[-1] == 1:
+            out = stats.nct.sf(crit, n - 1, effect * np.sqrt(n) / s[..., 0])
+        else:
+            chi = np.random.default_rng(0).chisquare(n - 1, (draws, s.shape[-1]))
+            se_hat = np.sqrt((s[..., None, :] ** 2 * chi / (n - 1)).sum(-1) / n)
+            se = np.sqrt((s**2).sum(-1) / n)[..., None]
+            out = stats.norm.cdf((effect - crit * se_hat) / se).mean(-1)
+    bad = ~np.isfinite(s).all(-1) | (s <= 0).any(-1)
+    out = np.where(bad, np.nan, out)
+    return out if np.ndim(out) else float(out)
 
 
-def power_estimate(effect, spread, df, n, alpha: float = (1 - LEVEL) / 2) -> dict:
-    """The printed power of a paired row at a true contrast ``effect`` with ``n`` seeds, from
-    the observed spread ``spread`` of the per-seed contrasts (``df`` degrees of freedom):
-    :func:`power` at that spread (plug-in; no interval)."""
-    spread = np.asarray(spread, dtype=float)
-    estimate = np.vectorize(lambda s: power(effect, PAIRED, [1.0], [s], n, alpha))(spread)
-    nan = np.full(spread.shape, np.nan)
-    return {"estimate": estimate, "low": nan, "high": nan}
+def sigma_bounds(spread, df, level: float):
+    """(median-unbiased estimate, lower, upper) of a true sd sigma from a sample sd ``spread``
+    with ``df`` degrees of freedom, by df s^2 / sigma^2 ~ chi2_df: sigma_q = s sqrt(df /
+    chi2_{df, q}) at q = 1/2, (1 + level)/2 and (1 - level)/2 (exact)."""
+    s, df = np.asarray(spread, dtype=float), np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        at = [s * np.sqrt(df / stats.chi2.ppf(q, df)) for q in (0.5, (1 + level) / 2,
+                                                                  (1 - level) / 2)]
+    return tuple(at)
 
 
-def seeds_needed(effect, test, coefficients, stds, alpha: float = (1 - LEVEL) / 2,
-                 target: float = POWER, most: int | None = None):
-    """The smallest seeds per setting (>= 2) at which :func:`power` reaches ``target``
-    (bisection: power rises with n); ``most`` + 1 means "more than most" (config
+def power_estimate(effect, spreads, dfs, n, alpha: float = (1 - LEVEL) / 2,
+                   level: float = LEVEL) -> dict:
+    """The printed power of a row at a true contrast ``effect`` with ``n`` seeds per
+    setting, from the observed sds ``spreads`` of the per-seed contrasts (last axis:
+    experiments; ``dfs`` their degrees of freedom). The spread is unknown, so the power is an
+    estimate: :func:`power` at each experiment's median-unbiased sigma (:func:`sigma_bounds`;
+    for one experiment the estimate is then median-unbiased for the true power, which falls
+    as sigma grows), with the interval of :func:`power` at the ends of the sigmas' intervals
+    (for g experiments each at level 1 - (1 - level) / g, so that the interval covers the
+    true power with probability >= ``level``; exact for one). NaN ("not estimable") where a
+    spread is zero or unknown or has no degree of freedom: a zero spread from a few seeds
+    says nothing of the true one."""
+    s, df = np.atleast_1d(np.asarray(spreads, float)), np.atleast_1d(np.asarray(dfs, float))
+    g = s.shape[-1]
+    mid, low_sigma, high_sigma = sigma_bounds(s, df, 1 - (1 - level) / g)
+    ok = (s > 0).all(-1) & (df >= 1).all(-1) & np.isfinite(s).all(-1)
+    out = {key: np.where(ok, power(effect, np.where(ok[..., None], sig, 1.0), n, alpha), np.nan)
+           for key, sig in (("estimate", mid), ("low", high_sigma), ("high", low_sigma))}
+    return {k: v if np.ndim(v) else float(v) for k, v in out.items()}
+
+
+def seeds_needed(effect, sigmas, alpha: float = (1 - LEVEL) / 2, target: float = POWER,
+                 most: int | None = None):
+    """The smallest seeds per setting (>= 2) at which :func:`power` at ``sigmas`` reaches
+    ``target`` (bisection: power rises with n); ``most`` + 1 means "more than most" (config
     seeds_most); None where power is unknown."""
     most = int(constant("seeds_most")) if most is None else most
-    if not np.isfinite(power(effect, test, coefficients, stds, 2, alpha)):
+    if not np.isfinite(power(effect, sigmas, 2, alpha)):
         return None
-    if power(effect, test, coefficients, stds, most, alpha) < target:
+    if power(effect, sigmas, most, alpha) < target:
         return most + 1
     low, high = 1, most  # power(high) >= target; n = 1 has no interval
     while high - low > 1:
         mid = (low + high) // 2
-        reached = power(effect, test, coefficients, stds, mid, alpha) >= target
+        reached = power(effect, sigmas, mid, alpha) >= target
         low, high = (low, mid) if reached else (mid, high)
     return high
