@@ -23,6 +23,7 @@ from noise_injection.claims.verdicts import (
     power_estimate,
     judge_lines,
     line_text,
+    magnitude,
     seeds_needed,
     universal_verdict,
 )
@@ -131,6 +132,17 @@ def test_a_line_is_opposite_only_at_its_rows_level_and_the_tables():
     assert line_text(OPPOSITE, [OPPOSITE, NOT_RUN], against[0]) == (
         "opposite: 1 of 1 settings run contradict it at the table-wide level (1 declared not "
         "run)")
+
+
+@pytest.mark.parametrize("low, high, paper, direction, expected", [
+    (1.0, 2.0, (2.5, 2.5), +1, "below"), (1.0, 2.0, (2.1, 2.9), +1, "below"),
+    (1.0, 2.0, (1.9, 2.9), +1, "within"), (1.0, 2.0, (0.2, 0.8), +1, "above"),
+    (-2.0, -1.0, (-2.5, -2.5), -1, "below"),  # a decrease smaller than the paper's
+    (-2.0, -1.0, (-0.5, -0.5), -1, "above"), (np.nan, np.nan, (1.0, 1.0), +1, ""),
+])
+def test_magnitude_places_the_papers_reading_against_our_interval(low, high, paper, direction,
+                                                                  expected):
+    assert magnitude(low, high, *paper, direction) == expected
 
 
 def test_checks_verdict():

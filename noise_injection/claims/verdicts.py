@@ -193,6 +193,22 @@ def line_text(verdict: str, verdicts, contradicted=None) -> str:
     return text
 
 
+def magnitude(low, high, paper_low, paper_high, direction):
+    """Where the paper's value, read with its reading error as [paper_low, paper_high], lies
+    against our two-sided interval [low, high] of the same contrast, in the paper's direction
+    (``direction`` +1 or -1): "below" (our whole interval is smaller in the paper's direction
+    than the paper's reading), "above" (larger), "within" (they overlap); "" without an
+    interval. With the true effect at the paper's value, each of "below" and "above" reads
+    in at most (1 - LEVEL) / 2 of tables (the interval's tails; a reading error only widens
+    the paper's side)."""
+    ours = np.sort(direction * np.stack(np.broadcast_arrays(
+        np.asarray(low, float), np.asarray(high, float))), axis=0)
+    paper = np.sort(direction * np.asarray([paper_low, paper_high], float), axis=0)
+    out = np.where(ours[1] < paper[0], "below", np.where(ours[0] > paper[1], "above", "within"))
+    out = np.where(np.isnan(ours).any(0), "", out)
+    return out if out.ndim else str(out)
+
+
 def checks_verdict(checks, reversed_: bool) -> str:
     """A deterministic check list against the paper's thresholds: reproduced if every check
     holds, opposite if the declared reversal of the paper's statement holds, else
