@@ -8,7 +8,7 @@ from noise_injection.variance import onset
 
 PINNED = {"level": 0.95, "table_alpha": 0.05, "power": 0.8, "noninferiority_alpha": 0.05,
           "noninferiority_fraction": 0.5, "optimum_factor": 1.5, "late_fraction": 0.5,
-          "finite_quantile": 0.5, "seeds_most": 1000}
+          "finite_quantile": 0.5, "seeds_most": 1000, "trace_order_window": 0.25}
 
 
 def test_every_constant_is_pinned_and_explained():

@@ -80,10 +80,12 @@ def judge(values, coefs, groups, direction: int, metrics, margin=None) -> dict:
     """Interval, test and verdict of the contrast sum_i c_i x_i of ``values`` (..., settings,
     seeds; NaN = diverged) by the module's rule; ``groups`` gives each setting's experiment,
     ``metrics`` its metric. Returns arrays over the leading axes: estimate, se, df, low,
-    high (on the test's scale: log for :data:`LOG_METRICS`), n (pairs, the smallest
-    experiment's), p_opposite (one-sided p-value against the paper; NaN where the row carries
-    no evidence against it), verdict and note; and the row's test and ``log`` (whether the
-    contrast is on the log scale)."""
+    high (on the test's scale: log for :data:`LOG_METRICS`; for a no-loss row the
+    non-inferiority interval), low95 and high95 (the two-sided ``LEVEL`` interval either
+    way), n (pairs, the smallest experiment's), sd and pairs (per experiment, last axis),
+    p_opposite (one-sided p-value against the paper; NaN where the row carries no evidence
+    against it), verdict and note; and the row's test and ``log`` (whether the contrast is on
+    the log scale)."""
     x, c = np.asarray(values, dtype=float), np.asarray(coefs, dtype=float)
     log = [m in LOG_METRICS for m in metrics]
     if any(log) and not all(log):
@@ -99,6 +101,7 @@ def judge(values, coefs, groups, direction: int, metrics, margin=None) -> dict:
         part = np.einsum("k,...kn->...n", c[terms], x[..., terms, :])  # NaN unless complete
         contrasts.append(part)
     est = paired(*contrasts)
+    est = {**est, "low95": est["low"], "high95": est["high"]}
     tilt = direction * (c * np.asarray([BAD[m] for m in metrics])
                         * (1 - finished.mean(-1))).sum(-1)
     out = {**est, **verdict_of(est, direction, tilt, margin)}
@@ -165,8 +168,15 @@ def power_text(pw: dict, effect_text: str, n: int) -> str:
             "over the interval)")
 
 
-def verdict_text(verdict: str, note: str, power: str) -> str:
-    """The row's reading: the verdict, why a reading was withheld, and for an inconclusive
-    row its power (or why it has none)."""
+def verdict_text(verdict: str, note: str, power: str, size: str = "") -> str:
+    """The row's reading: the verdict ("direction reproduced, magnitude below / within /
+    above the paper's" where the paper's number is comparable), why a reading was withheld,
+    and for an inconclusive row its power (or why it has none) and the magnitude."""
+    magnitude = f"magnitude {size} the paper's" if size else ""
+    if verdict == REPRODUCED:
+        return "direction reproduced" + (f", {magnitude}" if magnitude else "")
     text = verdict + (f" ({note})" if note else "")
-    return f"{text}; power: {power}" if verdict == INCONCLUSIVE and power else text
+    if verdict == INCONCLUSIVE:
+        text += f"; {magnitude}" if magnitude else ""
+        text += f"; power: {power}" if power else ""
+    return text
