@@ -19,6 +19,12 @@ from noise_injection.claims import calibration as C
 from noise_injection.claims import verdicts as V
 
 
+@pytest.fixture(scope="module")
+def measured():
+    """Every case of the suite, measured once (about half a minute on 2 idle cores)."""
+    return {c["case"]: c for c in C.all_cases()}
+
+
 def bound(p, tables=C.TABLES):
     """p plus 3 binomial standard errors at ``tables`` tables."""
     return p + 3 * C.mc_se(p, tables)
@@ -30,19 +36,20 @@ def show(*cases):
               f"(target {case['target']}; {case['tables']} tables)")
 
 
-@pytest.mark.parametrize("n", [3, 5])
-def test_a_paired_row_without_divergence_keeps_its_level(n):
-    cases = C.null_rows(n)
+def test_a_paired_row_without_divergence_keeps_its_level(measured):
+    cases = [c for name, c in measured.items() if name.startswith("row null")]
+    assert len(cases) == 4  # n = 3 and 5, false reproduced and opposite
     show(*cases)
     assert all(c["rate"] <= bound(0.025) for c in cases)
 
 
 @pytest.mark.parametrize("lost", [1, 2])
-def test_diverged_seeds_keep_the_level_whichever_arm_spreads_more(lost):
+def test_diverged_seeds_keep_the_level_whichever_arm_spreads_more(measured, lost):
     """1 or 2 of 3 seeds diverged in one arm, that arm's spread 3x the other's or the other
     way: a false "reproduced" (predicted-worse arm lost runs) or "opposite" (predicted-better
     arm) at most 2.5 %. Before: 6.4 / 6.7 % (1 lost), 12.1 / 12.1 % (2 lost)."""
-    cases = C.diverged_rows(lost)
+    cases = [c for name, c in measured.items() if name.startswith(f"diverged {lost} of 3")]
+    assert len(cases) == 2
     show(*cases)
     assert all(c["rate"] <= bound(0.025) for c in cases)
 
@@ -68,51 +75,47 @@ def test_a_diverged_seed_leaves_enough_pairs_to_find_a_large_effect():
 
 
 @pytest.mark.parametrize("n", [3, 5])
-def test_trace_rows_on_the_log_scale_keep_the_level(n):
+def test_trace_rows_on_the_log_scale_keep_the_level(measured, n):
     """Equal geometric means (the null of a ratio), the predicted-lower arm lognormal with
     cv 1: before (t on raw traces) 3.6 % (n=3), 3.0 % (n=5)."""
-    case = C.trace_rows(n)
+    case = measured[f"trace lognormal n={n}"]
     show(case)
     assert case["rate"] <= bound(0.025)
 
 
-def test_c5d_pairs_within_each_experiment_and_keeps_the_level():
+def test_c5d_pairs_within_each_experiment_and_keeps_the_level(measured):
     """Before: Welch across the four settings, unpaired: 0.5 % with equal spreads (the
     pairing thrown away) and 3.4 % with one setting at 5x the spread."""
-    cases = C.across_experiments()
+    cases = [c for name, c in measured.items() if name.startswith("C5d")]
     show(*cases)
     assert all(c["rate"] <= bound(0.025) for c in cases)
     assert all("paired within experiments" in c["what"] for c in cases)
 
 
-def test_a_withheld_opposite_never_reaches_the_line():
+def test_a_withheld_opposite_never_reaches_the_line(measured):
     """Before (Holm at 5 % within the line, on the row's p-value even where the row withheld
     "opposite"): 7.2 % of such single-row lines read "opposite"."""
-    case = C.withheld_opposite_line()
+    case = measured["withheld opposite, line"]
     show(case)
     assert case["rate"] == 0
 
 
-def test_a_lines_opposite_follows_its_rows():
+def test_a_lines_opposite_follows_its_rows(measured):
     """Before: a single-row line read "opposite" in 5.3 % of tables (its row 2.5 %), in
     2.6 % while its only row read inconclusive."""
-    line, without_row = C.single_row_line()
+    line = measured["single-row line, opposite"]
+    without_row = measured["single-row line, opposite without its row"]
     show(line, without_row)
     assert line["rate"] <= bound(0.025) and without_row["rate"] == 0
 
 
-@pytest.fixture(scope="module")
-def tables():
-    return C.table_cases()
-
-
 @pytest.mark.parametrize("scale", list(C.SCALES))
-def test_the_table_wide_opposite_rate_is_controlled(tables, scale):
+def test_the_table_wide_opposite_rate_is_controlled(measured, scale):
     """No effect anywhere, every declared row of the scale (configs' seeds): at least one
     "opposite" line in at most table_alpha = 5 % of tables (+ 3 s.e. at 4,000 tables: 6.0 %).
     Before: 28 % (quick), 9.5 % (CPU), 31 % (paper)."""
-    opposite = next(c for c in tables if c["case"] == f"table {scale}, opposite")
-    show(opposite, next(c for c in tables if c["case"] == f"table {scale}, reproduced"))
+    opposite = measured[f"table {scale}, opposite"]
+    show(opposite, measured[f"table {scale}, reproduced"])
     assert opposite["rate"] <= bound(V.TABLE_ALPHA, C.TABLE_TABLES)
 
 
@@ -135,35 +138,40 @@ def test_a_universal_line_needs_every_setting(n):
     assert np.mean(lines == V.REPRODUCED) > 0.5
 
 
-@pytest.fixture(scope="module")
-def printed_power():
-    return {c["case"]: c for c in C.power_cases()}
-
-
-def test_the_printed_power_is_median_unbiased(printed_power):
+def test_the_printed_power_is_median_unbiased(measured):
     """At a true power of 30 % with 3 seeds, the printed estimate lies at or below the
     truth in half the tables (+- 3 s.e. = 1.06 points at 20,000 tables). Before (plug-in at
     the observed spread): 36 % of tables, printed 10th / 50th / 90th percentiles 17 / 39 /
     94 %, >= 80 % in 18 % of tables."""
-    case = printed_power["power, estimate at or below the truth"]
-    show(case, printed_power["power, printed >= 80 %"])
+    case = measured["power, estimate at or below the truth"]
+    show(case, measured["power, printed >= 80 %"])
     assert abs(case["rate"] - 0.5) <= 3 * C.mc_se(0.5, C.TABLES)
 
 
-def test_the_printed_power_interval_covers_the_truth(printed_power):
+def test_the_printed_power_interval_covers_the_truth(measured):
     """The printed 95 % interval covers the true power in >= 95 % of tables (- 3 s.e.: 94.5 %
     at 20,000 tables, 92.9 % at 1,000 for C5d's row). Before: no interval (0 %)."""
-    paired = printed_power["power, interval covers the truth"]
-    across = printed_power["power across experiments, interval covers the truth"]
+    paired = measured["power, interval covers the truth"]
+    across = measured["power across experiments, interval covers the truth"]
     show(paired, across)
     assert paired["rate"] >= 0.95 - 3 * C.mc_se(0.95, C.TABLES)
     assert across["rate"] >= 0.95 - 3 * C.mc_se(0.95, C.ACROSS_TABLES)
 
 
-def test_magnitude_rarely_misplaces_the_papers_value_when_it_is_the_truth():
+def test_magnitude_rarely_misplaces_the_papers_value_when_it_is_the_truth(measured):
     """True effect = the paper's value, no reading error (the hardest case): "below" and
     "above" each in at most 2.5 % of tables (the 95 % interval's tails; C5d's conservative df
     makes them rarer). Before: no magnitude at all (verdicts.magnitude did not exist)."""
-    cases = C.magnitude_cases()
+    cases = [c for name, c in measured.items() if name.startswith("magnitude")]
+    assert len(cases) == 4  # below / above, paired row / C5d's row
     show(*cases)
     assert all(c["rate"] <= bound(0.025) for c in cases)
+
+
+def test_the_report_and_the_readme_print_the_rates_measured_here(measured):
+    """report/verdict_calibration.csv (the "Verdict rules" page) and the README's table-wide
+    rates are what this suite measures (rewrite: python -m noise_injection.claims.calibration
+    write)."""
+    cases = list(measured.values())
+    assert C.RATES.read_text() == C.rates_table(cases).to_csv(index=False, float_format="%.6g")
+    assert C.README.read_text() == C.readme_text(cases)

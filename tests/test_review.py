@@ -20,10 +20,12 @@ def write_claims(path, rows):
     pd.DataFrame(rows, columns=CLAIM_COLUMNS).to_csv(path, index=False)
 
 
-def row(claim, verdict, level="comparison"):
+def row(claim, verdict, level="comparison", **fields):
     return claim_row(claim, "claim" if level == "claim" else f"{claim} setting", "statement",
-                     verdict, "criterion", level=level, estimate=1.25, ci_low=0.5,
-                     ci_high=2.0, n_ok="3/3", scale="quick")
+                     verdict, "criterion", level=level, **{
+                         "estimate": 1.25, "ci_low": 0.5, "ci_high": 2.0, "ci_level": 0.95,
+                         "estimate_unit": "points", "n_ok": "3/3", "scale": "quick",
+                         **fields})
 
 
 def test_claims_are_combined_in_claim_order(tmp_path):
@@ -34,7 +36,7 @@ def test_claims_are_combined_in_claim_order(tmp_path):
     assert list(table["verdict"]) == ["inconclusive", "reproduced", "opposite"]
     page = claims_html(table, "t")
     assert page.count("<tr") == 4 and page.count("font-weight:bold") == 1
-    assert VERDICT_COLORS["opposite"] in page and "+1.25 [+0.5, +2]" == interval_text(
+    assert VERDICT_COLORS["opposite"] in page and "+1.25 [+0.5, +2] (95 %)" == interval_text(
         table.iloc[0])
 
 
@@ -42,8 +44,21 @@ def test_claims_page_shows_rounded_numbers_under_plain_headings(tmp_path):
     write_claims(tmp_path / "a.csv", [{**row("C2", "inconclusive"),
                                        "estimate": 0.016116537466845746}])
     page = claims_html(combine_claims([tmp_path / "a.csv"]), "t")
-    assert "+0.0161 [+0.5, +2]" in page and "0.016116" not in page
-    assert "<th>ours: estimate [95 % interval]</th>" in page and "ci_low" not in page
+    assert "+0.0161 [+0.5, +2] (95 %)" in page and "0.016116" not in page
+    assert "<th>ours: estimate [interval] (level)</th>" in page and "ci_low" not in page
+    for heading in ("test", "power at the paper&#x27;s effect", "magnitude against the "
+                    "paper&#x27;s", "verdict in words"):
+        assert f"<th>{heading}</th>" in page
+
+
+def test_each_row_shows_its_own_interval_level_and_ratios_without_signs(tmp_path):
+    write_claims(tmp_path / "a.csv", [
+        row("C6", "reproduced", ci_level=0.9, estimate=-0.05, ci_low=-0.1, ci_high=0.0),
+        row("C5", "reproduced", estimate=0.181, ci_low=0.148, ci_high=0.22,
+            estimate_unit="ratio of geometric means")])
+    table = combine_claims([tmp_path / "a.csv"])
+    assert [interval_text(r) for _, r in table.iterrows()] == [
+        "0.181 [0.148, 0.22] (95 %)", "-0.05 [-0.1, +0] (90 %)"]
 
 
 def test_a_row_with_an_unknown_verdict_or_level_is_refused():

@@ -5,8 +5,9 @@ of :mod:`noise_injection.claims.networks` for whole tables), at the seed counts 
 use. Each case returns the rates it measures, with their Monte-Carlo standard errors
 sqrt(r (1 - r) / tables) and the target; tests/test_calibration.py checks each against its
 target, and ``python -m noise_injection.claims.calibration write`` records them in
-:data:`RATES` (report/verdict_calibration.csv), which the report's "Verdict rules" page and
-the README print (``check`` fails when the record is stale). Every draw comes from a fixed
+:data:`RATES` (report/verdict_calibration.csv), which the report's "Verdict rules" page
+prints, and writes the table-wide rates into the README (``check`` fails when either is
+stale; tests/test_calibration.py checks both). Every draw comes from a fixed
 seed, so a rerun gives the same numbers.
 
 Simulation model: seed s of experiment e carries a shared component sqrt(rho) u_{e,s} (the
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize
 
 from noise_injection.claims import networks, seedrows
 from noise_injection.claims import verdicts as V
@@ -33,7 +34,8 @@ from noise_injection.workflow.config import load_config_file, validate_config
 from noise_injection.workflow.generated import sync_files
 
 ROOT = Path(__file__).resolve().parents[2]
-RATES = ROOT / "report" / "verdict_calibration.csv"
+RATES, README = ROOT / "report" / "verdict_calibration.csv", ROOT / "README.md"
+README_MARKERS = ("<!-- calibration:table-rates -->", "<!-- /calibration:table-rates -->")
 COLUMNS = ("case", "what", "seeds", "tables", "rate", "mc_se", "target")
 #: Simulated tables per case: the Monte-Carlo error of a rate near the one-sided level
 #: (1 - LEVEL) / 2 is 0.11 points.
@@ -82,8 +84,9 @@ def null_rows(n: int) -> list[dict]:
     """A paired row without divergence and no effect: false "reproduced" and "opposite"."""
     rng = np.random.default_rng(100 + n)
     row = _row(arms(rng, TABLES, n, rho=RHO))
-    return [_rate(f"row null {kind}", f"a paired row, no effect: false \"{kind}\"", n, TABLES,
-                  row["verdict"] == kind, f"<= {TAIL:.1%}") for kind in (V.REPRODUCED, V.OPPOSITE)]
+    return [_rate(f"row null n={n}, {kind}", f"a paired row, no effect: false \"{kind}\"", n,
+                  TABLES, row["verdict"] == kind, f"<= {TAIL:.1%}")
+            for kind in (V.REPRODUCED, V.OPPOSITE)]
 
 
 def diverged_rows(lost: int) -> list[dict]:
@@ -102,7 +105,8 @@ def diverged_rows(lost: int) -> list[dict]:
         who = "none (predicted worse)" if arm else "layer (predicted better)"
         out.append(_rate(f"diverged {lost} of 3, {kind}",
                          f"{lost} of 3 seeds of {who} diverged, one arm's spread 3x the "
-                         f"other's, no effect: false \"{kind}\"", 3, TABLES, rates, f"<= {TAIL:.1%}"))
+                         f"other's, no effect: false \"{kind}\"", 3, TABLES, rates,
+                         f"<= {TAIL:.1%}"))
     return out
 
 
@@ -231,10 +235,10 @@ def magnitude_cases() -> list[dict]:
     two_values = np.concatenate([arms(rng, TABLES, 3, means=(paper, 0.0), rho=RHO),
                                  arms(rng, TABLES, 3, rho=RHO)], axis=1)
     two = _row(two_values, coefs=(1, -1, -1, 1), groups=("narrow",) * 2 + ("wide",) * 2)
-    for label, row in (("paired row", one), ("C5d's row", two)):
+    for label, row in (("a paired row", one), ("C5d's row", two)):
         words = V.magnitude(row["low"], row["high"], paper, paper, +1)
         for kind in ("below", "above"):
-            out.append(_rate(f"magnitude {kind}, {label}", f"a {label} whose true effect is "
+            out.append(_rate(f"magnitude {kind}, {label}", f"{label} whose true effect is "
                              f"the paper's value: magnitude reads \"{kind}\"", 3, TABLES,
                              words == kind, f"<= {TAIL:.1%}"))
     return out
@@ -322,12 +326,36 @@ def rates_table(cases: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(cases, columns=list(COLUMNS))
 
 
+def table_sentence(cases: list[dict]) -> str:
+    """The README's statement of the table-wide rates, from the measured cases."""
+    rate = {c["case"]: c for c in cases}
+    parts = [f"{scale} scale: {rate[f'table {scale}, reproduced']['rate']:.1%} and "
+             f"{rate[f'table {scale}, opposite']['rate']:.1%}" for scale in SCALES]
+    tables = rate[f"table {next(iter(SCALES))}, opposite"]["tables"]
+    return (f"with no effect anywhere, the rate of tables with at least one claim line "
+            f"\"reproduced\" (C6b, true when nothing differs, left out) and with at least one "
+            f"line \"opposite\", by simulation of every declared row at the configs' seeds "
+            f"({tables:,} tables per scale; `report/verdict_calibration.csv`): "
+            f"{'; '.join(parts)}")
+
+
+def readme_text(cases: list[dict], readme: Path = README) -> str:
+    """README.md with its table-wide rates (between :data:`README_MARKERS`) from ``cases``."""
+    text = readme.read_text()
+    start, end = README_MARKERS
+    if start not in text or end not in text:
+        raise ValueError(f"{readme} lacks the markers {README_MARKERS}")
+    head, rest = text.split(start, 1)
+    return head + start + table_sentence(cases) + end + rest.split(end, 1)[1]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=("write", "check"))
     args = parser.parse_args(argv)
-    text = rates_table(all_cases()).to_csv(index=False, float_format="%.6g")
-    return sync_files({RATES: text}, args.command == "write",
+    cases = all_cases()
+    return sync_files({RATES: rates_table(cases).to_csv(index=False, float_format="%.6g"),
+                       README: readme_text(cases)}, args.command == "write",
                       "python -m noise_injection.claims.calibration write")
 
 
