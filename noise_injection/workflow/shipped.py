@@ -34,6 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from noise_injection.claims import paper_numbers as paper
+from noise_injection.claims.table import interval_text
 from noise_injection.networks.experiments import configured, run_paths
 from noise_injection.networks.summary import read_runs, seed_finals, summarize
 from noise_injection.workflow.config import load_config_file, validate_config
@@ -204,22 +205,24 @@ def readme_section(dest: Path = SHIPPED) -> str:
             lines.append(f"| {metric.replace('_', ' ')} | {SCHEME_NAMES[scheme]} | {cell} | "
                          f"{fmt.format(row['mean'])} +- {fmt.format(row['std'])} "
                          f"({int(row['n'])}/{int(row['n_runs'])}) |")
-    claims = pd.read_csv(dest / "results" / "networks" / "claims.csv")
-    ran = claims[(claims["level"] != "claim") & claims["estimate"].notna()]
+    claims = pd.read_csv(dest / "results" / "networks" / "claims.csv", dtype=str,
+                         keep_default_na=False)
+    ran = claims[(claims["level"] != "claim") & (claims["estimate"] != "")]
     rows = claims[claims["claim"].isin(ran["claim"]) & ((claims["level"] == "claim")
-                                                         | claims["estimate"].notna())]
+                                                         | (claims["estimate"] != ""))]
     lines += ["", "Verdicts of the network claims that this scale can test (the other claim "
               "lines read \"not run at this scale\"; all rows in "
               "`results-cpu/results/networks/claims.csv`; the rules: **Verdict rules** in this "
-              "README):", "",
-              "| claim | statement | row | paper | ours: estimate [95 % interval], test | power "
-              "| verdict |", "| --- | --- | --- | --- | --- | --- | --- |"]
+              "README). A claim line reads \"reproduced\" only when every setting it declares "
+              "ran; here it says in how many of the settings run it reproduced and how many "
+              "declared settings did not run:", "",
+              "| claim | statement | row | paper | ours: estimate [interval] (level), test | "
+              "power | magnitude | verdict |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for _, r in rows.iterrows():
-        estimate = ("-" if pd.isna(r["estimate"]) else
-                    f"{r['estimate']:+.3g} [{r['ci_low']:+.3g}, {r['ci_high']:+.3g}], {r['test']}")
+        estimate = ("-" if r["estimate"] == "" else
+                    f"{interval_text(r)} {r['estimate_unit']}, {r['test']}")
         cells = [r["claim"], r["statement"] if r["level"] == "claim" else "", r["row"],
-                 "" if pd.isna(r["paper"]) else r["paper"], estimate,
-                 power_text(r), f"**{r['verdict_text']}**"]
+                 r["paper"], estimate, power_text(r), r["magnitude"], f"**{r['verdict_text']}**"]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     lines += ["", "![App. Fig. 7 on real FashionMNIST, CPU scale]"
               "(results-cpu/figures/fig7_mlp3_narrow.png)", "", README_MARKERS[1]]
@@ -230,7 +233,7 @@ def power_text(row: pd.Series) -> str:
     """A row's power at the paper's effect, or why there is none."""
     if row["level"] == "claim":
         return ""
-    return "unknown: the paper gives no number" if pd.isna(row["power"]) else row["power"]
+    return row["power"] or "unknown: the paper gives no number"
 
 
 def readme_text(readme: Path = ROOT / "README.md", dest: Path = SHIPPED) -> str:
