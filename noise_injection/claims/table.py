@@ -106,7 +106,7 @@ def combine_tables(tables) -> pd.DataFrame:
 
 def interval_text(row) -> str:
     """A row's estimate and interval at 3 significant digits with the interval's level:
-    '+2.1 [+0.4, +3.8] (95 %)' for a difference, '0.18 [0.15, 0.22] (95 %)' for a ratio
+    '+2.1 [+0.4, +3.8] (95 %)' for a difference, 'r [low, high] (95 %)', unsigned, for a ratio
     ('' where there is none; the estimate alone without an interval)."""
     ratio = str(row["estimate_unit"]).startswith("ratio")
 
