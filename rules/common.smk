@@ -98,6 +98,26 @@ def predicted_slopes():
     return slopes()
 
 
+def paper_readings():
+    """What the network claims read of the paper besides the registry, by content: the
+    digitized curves (config/paper_digitized/) and the paper's protocols (config/paper.yaml's
+    data sets and widths); a param of network_claims, as :func:`paper_registry`."""
+    from noise_injection.claims.networks import paper_inputs
+
+    return paper_inputs()
+
+
+def verdict_rates():
+    """The rates the calibration suite measures (report/verdict_calibration.csv), by content:
+    a param of the verdict rules page."""
+    import csv
+
+    with open(
+        os.path.join(workflow.basedir, "report", "verdict_calibration.csv")
+    ) as fh:
+        return list(csv.DictReader(fh))
+
+
 def paper_text():
     """docs/paper.md, by content: a param of the paper page (a path would rerun it in every
     other clone; an input is not found from another working directory)."""

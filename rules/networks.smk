@@ -209,6 +209,7 @@ rule network_claims:
         "../envs/analysis.yaml"
     params:
         numbers=paper_registry(),
+        readings=paper_readings(),
         constants=verdict_constants(),
     script:
         "../scripts/networks/claims.py"

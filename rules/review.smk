@@ -91,8 +91,10 @@ rule verdict_rules_page:
     conda:
         "../envs/analysis.yaml"
     params:
-        # by content (config/verdicts.yaml): an edit reruns the page, another clone does not
+        # by content (config/verdicts.yaml, report/verdict_calibration.csv): an edit reruns
+        # the page, another clone does not
         constants=verdict_constants(),
+        rates=verdict_rates(),
     script:
         "../scripts/review/verdict_rules.py"
 

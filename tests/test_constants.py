@@ -6,11 +6,11 @@ import pytest
 from noise_injection.claims import constants, finite, variance, verdicts
 from noise_injection.variance import onset
 
-PINNED = {"level": 0.95, "family_alpha": 0.05, "power": 0.8, "noninferiority_alpha": 0.05,
+PINNED = {"level": 0.95, "table_alpha": 0.05, "power": 0.8, "noninferiority_alpha": 0.05,
           "noninferiority_fraction": 0.5, "optimum_factor": 1.5, "late_fraction": 0.5,
           "finite_quantile": 0.5, "seeds_most": 1000, "sweep_acc_drop": 2.0,
           "curve_loss_factor": 1.5, "curve_acc_points": 1.0, "curve_fraction": 0.8,
-          "curve_from": 200}
+          "curve_from": 200, "trace_order_window": 0.25}
 
 
 def test_every_constant_is_pinned_and_explained():
@@ -22,7 +22,7 @@ def test_every_constant_is_pinned_and_explained():
 
 
 def test_the_code_reads_them():
-    assert (verdicts.LEVEL, verdicts.FAMILY_ALPHA, verdicts.POWER,
+    assert (verdicts.LEVEL, verdicts.TABLE_ALPHA, verdicts.POWER,
             verdicts.NONINFERIORITY_ALPHA) == (0.95, 0.05, 0.8, 0.05)
     assert onset.STALL_FACTOR == variance.OPTIMUM_FACTOR == 1.5
     assert variance.LATE_FRACTION == 0.5

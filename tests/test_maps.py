@@ -98,7 +98,7 @@ def test_a_figure_lists_claim_rows_exactly_when_it_reads_a_claims_input(workflow
         assert bool(row["claims"]) == bool(row["claim_files"]), row["name"]
     by_name = {r["name"]: r for r in rows}
     assert by_name["lasso_path"]["claims"] == {"C1"}
-    assert by_name["fig6_resnet18_sigma"]["claims"] == {"C6a", "C6b", "C6c"}
+    assert by_name["fig6_resnet18_sigma"]["claims"] == {"C6a", "C6b", "C6c", "C6d"}
     assert by_name["smoothing_exactness"]["claims"] == set()
 
 

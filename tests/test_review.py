@@ -13,10 +13,12 @@ def write_claims(path, rows):
     pd.DataFrame(rows, columns=CLAIM_COLUMNS).to_csv(path, index=False)
 
 
-def row(claim, verdict, level="comparison"):
+def row(claim, verdict, level="comparison", **fields):
     return claim_row(claim, "claim" if level == "claim" else f"{claim} setting", "statement",
-                     verdict, "criterion", level=level, estimate=1.25, ci_low=0.5,
-                     ci_high=2.0, n_ok="3/3", scale="quick")
+                     verdict, "criterion", level=level, **{
+                         "estimate": 1.25, "ci_low": 0.5, "ci_high": 2.0, "ci_level": 0.95,
+                         "estimate_unit": "points", "n_ok": "3/3", "scale": "quick",
+                         **fields})
 
 
 def test_claims_are_combined_in_claim_order(tmp_path):
@@ -25,7 +27,7 @@ def test_claims_are_combined_in_claim_order(tmp_path):
     table = combine_claims([tmp_path / "b.csv", tmp_path / "a.csv"])
     assert list(table["claim"]) == ["C2", "C4", "C10"]
     assert list(table["verdict"]) == ["inconclusive", "reproduced", "opposite"]
-    assert "+1.25 [+0.5, +2]" == interval_text(table.iloc[0])
+    assert "+1.25 [+0.5, +2] (95 %)" == interval_text(table.iloc[0])
 
 
 def test_beyond_the_paper_families_follow_the_papers_claims(tmp_path):
@@ -39,7 +41,17 @@ def test_beyond_the_paper_families_follow_the_papers_claims(tmp_path):
 def test_intervals_are_rounded_to_three_significant_digits(tmp_path):
     write_claims(tmp_path / "a.csv", [{**row("C2", "inconclusive"),
                                        "estimate": 0.016116537466845746}])
-    assert interval_text(combine_claims([tmp_path / "a.csv"]).iloc[0]) == "+0.0161 [+0.5, +2]"
+    assert interval_text(combine_claims([tmp_path / "a.csv"]).iloc[0]) == "+0.0161 [+0.5, +2] (95 %)"
+
+
+def test_each_row_shows_its_own_interval_level_and_ratios_without_signs(tmp_path):
+    write_claims(tmp_path / "a.csv", [
+        row("C6", "reproduced", ci_level=0.9, estimate=-0.05, ci_low=-0.1, ci_high=0.0),
+        row("C5", "reproduced", estimate=0.181, ci_low=0.148, ci_high=0.22,
+            estimate_unit="ratio of geometric means")])
+    table = combine_claims([tmp_path / "a.csv"])
+    assert [interval_text(r) for _, r in table.iterrows()] == [
+        "0.181 [0.148, 0.22] (95 %)", "-0.05 [-0.1, +0] (90 %)"]
 
 
 def test_a_row_with_an_unknown_verdict_or_level_is_refused():

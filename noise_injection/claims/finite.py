@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from noise_injection.claims import paper_numbers as paper
-from noise_injection.claims.table import claim_row
+from noise_injection.claims.table import CLAIM_COLUMNS, claim_row
 from noise_injection.claims.constants import constant
 from noise_injection.claims.verdicts import (
-    INCONCLUSIVE, OPPOSITE, REPRODUCED, scope_text, universal_verdict)
+    INCONCLUSIVE, OPPOSITE, REPRODUCED, line_text, universal_verdict)
 
 CLAIMS = {
     "lasso": ("C1", "PGD on the Hadamard model solves the Lasso with alpha = 2 sigma^2 "
@@ -92,9 +92,18 @@ def model_rows(model: str, summary: pd.DataFrame, cfg: dict, scale: str) -> list
                  f"every component in {int(whole.sum())}/{len(pgd)}; plain GD norm "
                  f"{gd['norm'].median():.3g} vs reference {gd['norm_ref'].median():.3g}")
     verdicts = [r["verdict"] for r in rows]
-    line = claim_row(claim, "claim", statement, universal_verdict(verdicts),
+    verdict = universal_verdict(verdicts)
+    line = claim_row(claim, "claim", statement, verdict,
                      "claim line: reproduced if both rows are, opposite if one is, else "
                      "inconclusive", level="claim", setting=model,
-                     verdict_text=f"{universal_verdict(verdicts)} ({scope_text(verdicts)})",
+                     verdict_text=line_text(verdict, verdicts),
                      measured=described, **base)
     return [line, *rows]
+
+
+def claims_table(summary: pd.DataFrame, cfg: dict, scale: str) -> pd.DataFrame:
+    """Every model's claim line and tested rows (columns
+    :data:`~noise_injection.claims.table.CLAIM_COLUMNS`) from the stage's summary table."""
+    rows = [row for model in dict.fromkeys(summary.model)
+            for row in model_rows(model, summary[summary.model == model], cfg, scale)]
+    return pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))

@@ -3,7 +3,8 @@ number of the paper is written down. Claims, captions and the notebook read it f
 
 Each entry: claim, figure, panel, section (where in the paper), setting, iteration ("final",
 "window ...", "peak ..." or "none"), quantity, value (number, list matching ``at``, mapping or
-null), unit, source ("stated in the text" or "read off the figure") and an optional note.
+null), unit, source ("stated in the text" or "read off the figure"), an optional note and an
+optional ``order`` (pairs [lower, higher] of schemes a trace panel shows ordered).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ REGISTRY = Path(__file__).resolve().parents[2] / "config" / "paper_numbers.yaml"
 FIELDS = ("claim", "figure", "panel", "section", "setting", "iteration", "quantity", "value",
           "unit", "source")
 SOURCES = ("stated in the text", "read off the figure")
+SCHEMES = ("none", "layer", "all")
 
 
 def check_registry(entries: dict, path: str | Path = REGISTRY) -> dict:
@@ -31,6 +33,10 @@ def check_registry(entries: dict, path: str | Path = REGISTRY) -> dict:
                              f"allowed: {SOURCES}")
         if "at" in entry and len(entry["at"]) != len(entry["value"]):
             raise ValueError(f"{path}: entry {key!r}: 'at' and 'value' differ in length")
+        pairs = entry.get("order", [])
+        if any(len(p) != 2 or not set(p) <= set(SCHEMES) or p[0] == p[1] for p in pairs):
+            raise ValueError(f"{path}: entry {key!r}: 'order' must hold pairs [lower, higher] "
+                             f"of distinct schemes {SCHEMES}")
     return entries
 
 

@@ -6,6 +6,28 @@ declared comparison (level "comparison") and one claim-level line per claim (lev
 derived from its rows by the rule written in its criterion. Verdicts come from
 :mod:`noise_injection.claims.verdicts`; this module only formats, checks and combines them
 (the page a reader sees: :mod:`noise_injection.claims.page`).
+
+Columns (:func:`claim_row` fills them; "" or NaN where a row has none):
+
+- claim, row, level ("comparison" or "claim"), statement, setting (the contrast: coefficient,
+  setting, metric per term);
+- paper (the paper's number in words, with its reading error), paper_source (its citations:
+  registry entries, digitized panels);
+- estimate, ci_low, ci_high: ours, in estimate_unit ("points", "points per decade of sigma",
+  or "ratio of geometric means" for a contrast of log values: the rows on Hessian traces);
+  ci_level: the interval's two-sided level (0.95; 0.9 for a non-inferiority row, whose
+  one-sided test is at 5 %);
+- test: the interval's test in words; n_ok and diverged: finished / run and diverged / run per
+  setting;
+- power: the power at the paper's effect with the configured seeds as a median-unbiased
+  estimate with its 95 % interval and the seeds 80 % needs, or why there is none ("not
+  comparable: ...", "not estimable: ...", "unknown: ...");
+- magnitude: where the paper's number (with its reading error) lies against our 95 % interval
+  ("below / within / above the paper's ..."), or why it is not compared;
+- verdict (one of :data:`~noise_injection.claims.verdicts.VERDICTS`), verdict_text (a row:
+  "direction reproduced, magnitude below the paper's", or the verdict with its power; a claim
+  line: "reproduced in k of n settings run (m declared not run)" and the like);
+- beyond_paper, measured, criterion (the rule, fixed before the run), scale.
 """
 
 from __future__ import annotations
@@ -18,11 +40,13 @@ import pandas as pd
 from noise_injection.claims.verdicts import VERDICTS
 
 CLAIM_COLUMNS = ("claim", "row", "level", "statement", "setting", "paper", "paper_source",
-                 "estimate", "ci_low", "ci_high", "test", "n_ok", "diverged", "power",
-                 "verdict", "verdict_text", "beyond_paper", "measured", "criterion", "scale")
+                 "estimate", "ci_low", "ci_high", "ci_level", "estimate_unit", "test", "n_ok",
+                 "diverged", "power", "magnitude", "verdict", "verdict_text", "beyond_paper",
+                 "measured", "criterion", "scale")
 LEVELS = ("comparison", "claim")
 VERDICT_COLORS = {
     "reproduced": "#d9f2d9",
+    "reproduced in the settings run": "#ecf7e4",
     "opposite": "#f8d7da",
     "inconclusive": "#fff2cc",
     "not run at this scale": "#e9ecef",
@@ -33,8 +57,9 @@ VERDICT_COLORS = {
 def claim_row(claim: str, row: str, statement: str, verdict: str, criterion: str, *,
               level: str = "comparison", setting: str = "", paper: str = "",
               paper_source: str = "", estimate: float = math.nan, ci_low: float = math.nan,
-              ci_high: float = math.nan, test: str = "", n_ok: str = "", diverged: str = "",
-              power: str = "", verdict_text: str = "", beyond_paper: bool = False,
+              ci_high: float = math.nan, ci_level: float = math.nan, estimate_unit: str = "",
+              test: str = "", n_ok: str = "", diverged: str = "", power: str = "",
+              magnitude: str = "", verdict_text: str = "", beyond_paper: bool = False,
               measured: str = "", scale: str = "") -> dict:
     """One row of the claims table (columns :data:`CLAIM_COLUMNS`). ``n_ok`` is 'ok/run'
     and ``diverged`` 'diverged/run' per setting; ``test`` names the interval's test;
@@ -46,7 +71,8 @@ def claim_row(claim: str, row: str, statement: str, verdict: str, criterion: str
     return {"claim": claim, "row": row, "level": level, "statement": statement,
             "setting": setting, "paper": paper, "paper_source": paper_source,
             "estimate": float(estimate), "ci_low": float(ci_low), "ci_high": float(ci_high),
-            "test": test, "n_ok": n_ok, "diverged": diverged, "power": power,
+            "ci_level": float(ci_level), "estimate_unit": estimate_unit, "test": test,
+            "n_ok": n_ok, "diverged": diverged, "power": power, "magnitude": magnitude,
             "verdict": verdict, "verdict_text": verdict_text or verdict,
             "beyond_paper": "beyond the paper" if beyond_paper else "", "measured": measured,
             "criterion": criterion, "scale": scale}
@@ -65,18 +91,33 @@ def read_claims(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def combine_claims(paths) -> pd.DataFrame:
+    """All stages' claims files (checked by :func:`read_claims`) in one table
+    (:func:`combine_tables`)."""
+    return combine_tables([read_claims(p) for p in paths])
+
+
+def combine_tables(tables) -> pd.DataFrame:
     """All stages' claims in one table, sorted by claim family and number (C1, C2, ..., C10,
     then the beyond-the-paper families F7.., W1..), the stages' row order kept within a
-    claim."""
-    table = pd.concat([read_claims(p) for p in paths], ignore_index=True)
+    claim; values as the CSV files hold them (text)."""
+    table = pd.concat([t.astype(str).replace("nan", "") for t in tables], ignore_index=True)
     parts = table["claim"].str.extract(r"^(\D*)(\d+)")
     order = parts[0] + parts[1].astype(int).map("{:06d}".format)
     return table.iloc[order.argsort(kind="stable")].reset_index(drop=True)
 
 
 def interval_text(row) -> str:
-    """'+2.1 [+0.4, +3.8]' from a row's estimate and interval ('' where there is none)."""
+    """A row's estimate and interval at 3 significant digits with the interval's level:
+    '+2.1 [+0.4, +3.8] (95 %)' for a difference, 'r [low, high] (95 %)', unsigned, for a ratio
+    ('' where there is none; the estimate alone without an interval)."""
+    ratio = str(row["estimate_unit"]).startswith("ratio")
+
     def num(x):
-        return "" if x in ("", None) or pd.isna(float(x)) else f"{float(x):+.3g}"
+        if x in ("", None) or pd.isna(float(x)):
+            return ""
+        return f"{float(x):.3g}" if ratio else f"{float(x):+.3g}"
     est, low, high = num(row["estimate"]), num(row["ci_low"]), num(row["ci_high"])
-    return f"{est} [{low}, {high}]" if low and high else est
+    if not (low and high):
+        return est
+    return f"{est} [{low}, {high}] ({100 * float(row['ci_level']):.0f} %)"
+

@@ -11,14 +11,17 @@ sigma on every weight; layer = one of the M layers at random with std sqrt(M) si
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from noise_injection.claims import paper_numbers as paper
-from noise_injection.claims.table import claim_row
+from noise_injection.claims.table import CLAIM_COLUMNS, claim_row
 from noise_injection.claims.constants import constant
 from noise_injection.claims.verdicts import (
-    NOT_RUN, checks_verdict, scope_text, universal_verdict)
+    NOT_RUN, checks_verdict, line_text, universal_verdict)
+from noise_injection.variance import records
 from noise_injection.variance.fits import fit_loglog
 from noise_injection.variance.onset import STALL_FACTOR, measured_onset
+from noise_injection.workflow.inputs import read_json
 
 CLAIM = "C4"
 STATEMENT = ("all-weights noise makes the smoothed loss and gradient noise grow with width; "
@@ -193,10 +196,26 @@ def claims_table(heat: dict, sweep: dict, small: dict, large: dict, decades: flo
             dynamics_claim(large, "fig2_large", False, scale),
             stall_onset_claim(stalls, scale)]
     counted = [r["verdict"] for r in rows if not r["beyond_paper"]]
-    line = claim_row(CLAIM, "claim", STATEMENT, universal_verdict(counted),
+    verdict = universal_verdict(counted)
+    line = claim_row(CLAIM, "claim", STATEMENT, verdict,
                      "claim line: reproduced if every row testing the paper's statements is "
                      "(rows beyond the paper not counted), opposite if one is, else "
                      "inconclusive", level="claim", setting=f"{len(rows)} row(s)",
-                     verdict_text=f"{universal_verdict(counted)} ({scope_text(counted)})",
+                     verdict_text=line_text(verdict, counted),
                      paper="Figs. 1-2", measured=f"{len(counted)} counted row(s)", scale=scale)
     return [line, *rows]
+
+
+def claims_from_results(heatmap, width, dynamics, stall, width_sweep: dict,
+                        scale: str) -> pd.DataFrame:
+    """C4's table (columns :data:`~noise_injection.claims.table.CLAIM_COLUMNS`) from the
+    stage's result files: the heat map, the width sweep, the Fig. 2 runs (``dynamics``, one
+    per width; the smallest and largest are tested) and the stall sweep; ``width_sweep`` is
+    the config's variance.width_sweep (fit_decades, slope_tolerance)."""
+    runs = sorted((read_json(p, "variance_dynamics", records.DYNAMICS) for p in dynamics),
+                  key=lambda r: r["width"])
+    rows = claims_table(read_json(heatmap, "variance_heatmap", records.HEATMAP),
+                        read_json(width, "variance_width", records.WIDTH), runs[0], runs[-1],
+                        width_sweep["fit_decades"], width_sweep["slope_tolerance"], scale,
+                        [read_json(p, "variance_stall", records.STALL) for p in stall])
+    return pd.DataFrame(rows, columns=list(CLAIM_COLUMNS))

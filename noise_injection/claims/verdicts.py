@@ -1,23 +1,31 @@
 """The shared verdict rules every stage's claim rows and claim lines go through.
 
 A claim row compares settings declared before any result: a contrast sum_i c_i x_i of seed
-values. Its two-sided ``LEVEL`` t interval comes from one of three tests, the row says which:
-
-- paired (:func:`paired`): the settings share each seed (initialization, subset, data order),
-  so the interval is on the per-seed contrasts d_s: mean(d) +- t_{n-1} sd(d)/sqrt(n);
-- Welch (:func:`welch`): unpaired settings, sd sqrt(sum c_i^2 s_i^2 / n_i), Satterthwaite df;
-- pooled (:func:`pooled`): Student's t with s_p^2 = sum (n_i-1) s_i^2 / sum (n_i-1), when a
-  diverged run breaks the pairs or leaves a setting with one finished run.
+values (x the metric, or its logarithm for a positive, skewed metric such as the Hessian
+trace: see :mod:`noise_injection.claims.seedrows`). Its two-sided ``LEVEL`` t interval
+(:func:`paired`) is on the per-seed contrasts d_s = sum_i c_i x_is over the seeds finished in
+every setting (the settings of one experiment share each seed's initialization, subset and
+data order): mean(d) +- t_{n-1} sd(d) / sqrt(n); a contrast across experiments (C5d) pairs
+within each experiment and adds the experiments' means, with Welch's standard error and the
+smallest experiment's n - 1 as df (conservative).
 
 Verdicts (:data:`VERDICTS`): "reproduced" if the interval excludes 0 in the paper's direction,
 "opposite" if the other way, "inconclusive" if it covers 0 (or none exists), "not run at this
 scale" if a setting is missing, "not applicable at this scale" if the scale cannot resolve the
-comparison. A claim line states a universal over its settings (:func:`universal_verdict`):
-reproduced only if every setting run is (intersection-union), opposite if Holm over the rows'
-one-sided p-values against the paper rejects one at ``FAMILY_ALPHA``. Power (:func:`power`) is
-the noncentral-t probability that the row's test reads "reproduced" at a given true effect.
-Every function takes numpy arrays (vectorised over leading axes) so that the calibration tests
-simulate thousands of tables through them. Constants: config/verdicts.yaml.
+comparison. A claim line states a universal over its declared settings
+(:func:`universal_verdict`, :func:`judge_lines`): "reproduced" only if every declared setting
+ran and reads reproduced (intersection-union), "reproduced in the settings run" (:data:`PARTLY`)
+if every setting run does but declared ones did not run; "opposite" only if one of its rows
+reads opposite and Holm's step-down over the one-sided p-values of every row of the whole
+table rejects it at ``TABLE_ALPHA`` (a family-wise rule: with no effect anywhere at most
+``TABLE_ALPHA`` of tables carry an "opposite" line); else "inconclusive". Its words
+(:func:`line_text`) say in how many settings run it reproduced and how many declared settings
+did not run. Power (:func:`power`) is the probability that the row's test reads
+"reproduced" at a given true effect and spread; the printed power (:func:`power_estimate`)
+is its median-unbiased estimate from our seed spread with an exact interval.
+Every function takes numpy arrays (vectorised over leading axes) so that the calibration
+(:mod:`noise_injection.claims.calibration`) simulates thousands of tables through them.
+Constants: config/verdicts.yaml.
 """
 
 from __future__ import annotations
@@ -30,10 +38,11 @@ from noise_injection.claims.constants import constant
 REPRODUCED, OPPOSITE, INCONCLUSIVE, NOT_RUN, NOT_APPLICABLE = (
     "reproduced", "opposite", "inconclusive", "not run at this scale",
     "not applicable at this scale")
-VERDICTS = (REPRODUCED, OPPOSITE, INCONCLUSIVE, NOT_RUN, NOT_APPLICABLE)
-LEVEL, FAMILY_ALPHA = constant("level"), constant("family_alpha")
+#: A claim line whose every setting run reads reproduced while declared settings did not run.
+PARTLY = "reproduced in the settings run"
+VERDICTS = (REPRODUCED, PARTLY, OPPOSITE, INCONCLUSIVE, NOT_RUN, NOT_APPLICABLE)
+LEVEL, TABLE_ALPHA = constant("level"), constant("table_alpha")
 NONINFERIORITY_ALPHA, POWER = constant("noninferiority_alpha"), constant("power")
-PAIRED, WELCH, POOLED = "paired", "Welch", "pooled"
 
 
 def _interval(estimate, se, df, level):
@@ -42,36 +51,36 @@ def _interval(estimate, se, df, level):
             "high": estimate + half}
 
 
-def paired(differences, level: float = LEVEL) -> dict:
-    """t interval of the mean of per-seed contrasts (last axis = seeds), df = n - 1."""
-    d = np.asarray(differences, dtype=float)
-    n = d.shape[-1]
-    se = d.std(axis=-1, ddof=1) / np.sqrt(n) if n > 1 else np.full(d.shape[:-1], np.nan)
-    return _interval(d.mean(axis=-1), se, np.where(n > 1, n - 1.0, np.nan), level)
+def paired(*groups, level: float = LEVEL) -> dict:
+    """t interval of a contrast from per-seed contrasts, one array per experiment (last axis
+    = seeds; NaN = a seed not finished in every setting of the contrast, left out).
+
+    One experiment (the paired t): d_s, s = 1..n, mean(d) +- t_{n-1} sd(d) / sqrt(n).
+    Several (C5d, seeds paired within each experiment, experiments independent): the sum of
+    the experiments' means, se^2 = sum_j sd_j^2 / n_j (Welch's), and df = min_j n_j - 1: the
+    Welch statistic referred to t with the smallest group's df is conservative for every
+    ratio of the experiments' variances (Mickey and Brown 1966), which Satterthwaite's df is
+    not at n = 3. ``n`` is min_j n_j; below 2 there is no interval (NaN). Also returns each
+    experiment's sd and number of pairs (last axis), from which the printed power is
+    estimated."""
+    stats_ = [_finished(np.asarray(d, dtype=float)) for d in groups]
+    n = np.min([k for _, _, k in stats_], axis=0)
+    estimate = sum(m for m, _, _ in stats_)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(sum(s**2 / k for _, s, k in stats_))
+    df = np.where(n > 1, n - 1.0, np.nan)
+    return {**_interval(estimate, np.where(n > 1, se, np.nan), df, level), "n": n,
+            "sd": np.stack([s for _, s, _ in stats_], -1),
+            "pairs": np.stack([k for _, _, k in stats_], -1)}
 
 
-def welch(coefficients, means, stds, ns, level: float = LEVEL) -> dict:
-    """sum_i c_i mean_i with the Welch standard error and Satterthwaite df (last axis =
-    settings); an all-zero spread shrinks the interval to the estimate, n < 2 gives NaN."""
-    c, m, s, n = (np.asarray(a, dtype=float) for a in (coefficients, means, stds, ns))
-    parts = c**2 * s**2 / n
-    var = parts.sum(axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df = var**2 / (parts**2 / (n - 1)).sum(axis=-1)
-    return _interval((c * m).sum(axis=-1), np.sqrt(var), np.where(var > 0, df, np.inf), level)
-
-
-def pooled(coefficients, means, stds, ns, level: float = LEVEL) -> dict:
-    """Student's t: s_p^2 = sum (n_i-1) s_i^2 / sum (n_i-1) over settings with n_i > 1,
-    se = s_p sqrt(sum c_i^2 / n_i), df = sum (n_i - 1); NaN when df = 0."""
-    c, m, s, n = (np.asarray(a, dtype=float) for a in (coefficients, means, stds, ns))
-    dof = np.maximum(n - 1, 0)
-    df = dof.sum(axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sp2 = (dof * np.nan_to_num(s) ** 2).sum(axis=-1) / df
-    se = np.sqrt(sp2 * (c**2 / n).sum(axis=-1))
-    return _interval((c * m).sum(axis=-1), np.where(df > 0, se, np.nan),
-                     np.where(df > 0, df, np.nan), level)
+def _finished(d):
+    """Mean, sd (ddof 1; NaN below 2) and count of the non-NaN entries over the last axis."""
+    n = (~np.isnan(d)).sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.nansum(d, -1) / n
+        var = np.nansum((d - mean[..., None]) ** 2, -1) / (n - 1)
+    return mean, np.where(n > 1, np.sqrt(np.maximum(var, 0)), np.nan), n
 
 
 def interval_verdict(low, high, direction):
@@ -102,7 +111,7 @@ def noninferiority(estimate, se, df, margin, alpha: float = NONINFERIORITY_ALPHA
     return {"low": low, "high": high, "verdict": verdict}
 
 
-def holm(pvalues, alpha: float = FAMILY_ALPHA, nan_counts: bool = True):
+def holm(pvalues, alpha: float = TABLE_ALPHA, nan_counts: bool = True):
     """Holm's step-down rule over the last axis: which hypotheses are rejected at
     family-wise error ``alpha``. NaN p-values are never rejected; they count in the family
     size m unless ``nan_counts`` is False (a setting that did not run)."""
@@ -120,34 +129,84 @@ def holm(pvalues, alpha: float = FAMILY_ALPHA, nan_counts: bool = True):
     return rejected
 
 
-def universal_verdict(verdicts, p_opposite=None, alpha: float = FAMILY_ALPHA):
-    """A universal statement over settings (last axis), judged on the settings run (rows
-    "not run" / "not applicable" left out): reproduced if every one is; opposite if Holm
-    over the one-sided p-values against the paper rejects one at ``alpha`` (without
-    p-values: if a row reads opposite); else inconclusive; not run if no setting ran."""
+def _ran(v):
+    return (v != NOT_RUN) & (v != NOT_APPLICABLE)
+
+
+def universal_verdict(verdicts, contradicted=None):
+    """A universal statement over its declared settings (last axis): opposite if a row is
+    ``contradicted`` (default: reads opposite); reproduced if every declared setting ran and
+    reads reproduced; :data:`PARTLY` if every setting run does but some did not run (or are
+    not applicable at this scale); inconclusive otherwise; not run (not applicable) if no
+    setting ran."""
     v = np.asarray(verdicts)
-    ran = (v != NOT_RUN) & (v != NOT_APPLICABLE)
-    every = np.all((v == REPRODUCED) | ~ran, axis=-1)
-    if p_opposite is None:
-        contradicted = np.any(v == OPPOSITE, axis=-1)
-    else:
-        contradicted = holm(np.where(ran, p_opposite, np.nan), alpha, nan_counts=False).any(-1)
-    any_ran = ran.any(axis=-1)
-    out = np.where(contradicted, OPPOSITE, np.where(every, REPRODUCED, INCONCLUSIVE))
+    ran = _ran(v)
+    contradicted = (v == OPPOSITE) if contradicted is None else np.asarray(contradicted)
+    every_run = np.all((v == REPRODUCED) | ~ran, axis=-1)
+    out = np.where(contradicted.any(-1), OPPOSITE,
+                   np.where(every_run & ran.all(-1), REPRODUCED,
+                            np.where(every_run, PARTLY, INCONCLUSIVE)))
     none = NOT_APPLICABLE if np.all(v == NOT_APPLICABLE) else NOT_RUN
-    out = np.where(any_ran, out, none)
+    out = np.where(ran.any(-1), out, none)
     return out if out.ndim else str(out)
 
 
-def scope_text(verdicts) -> str:
-    """'reproduced in k of n settings run' (+ how many declared settings did not run)."""
-    verdicts = list(verdicts)
-    ran = [v for v in verdicts if v not in (NOT_RUN, NOT_APPLICABLE)]
-    text = f"reproduced in {ran.count(REPRODUCED)} of {len(ran)} settings run"
-    if len(ran) < len(verdicts):
-        text += (f"; {len(verdicts) - len(ran)} of {len(verdicts)} declared settings not run "
-                 "or not applicable at this scale")
+def judge_lines(verdicts_by_line, p_by_line, alpha: float = TABLE_ALPHA):
+    """The claim lines of one table (per line, row verdicts and one-sided p-values against
+    the paper, arrays (..., k); NaN = no evidence): which rows contradict their line (read
+    opposite and survive Holm at ``alpha`` over every row of the table that ran, NaN p-values
+    counted as 1) and each line's :func:`universal_verdict`. Returns (line verdicts,
+    contradicted rows), one array per line in each."""
+    v = np.concatenate([np.asarray(x) for x in verdicts_by_line], axis=-1)
+    p = np.concatenate([np.asarray(x, dtype=float) for x in p_by_line], axis=-1)
+    ran = _ran(v)
+    rejected = holm(np.where(ran, np.nan_to_num(p, nan=1.0), np.nan), alpha, nan_counts=False)
+    cuts = np.cumsum([np.shape(x)[-1] for x in verdicts_by_line])[:-1]
+    parts = np.split(rejected & (v == OPPOSITE), cuts, axis=-1)
+    return [universal_verdict(x, c) for x, c in zip(verdicts_by_line, parts)], parts
+
+
+def line_text(verdict: str, verdicts, contradicted=None) -> str:
+    """A claim line in words: the verdict, in how many of the settings run it reproduced (or
+    how many settings contradict it at the table-wide level), and how many declared settings
+    did not run or are not applicable at this scale."""
+    v = list(verdicts)
+    ran = [x for x in v if x not in (NOT_RUN, NOT_APPLICABLE)]
+    absent = [f"{v.count(kind)} declared {'not run' if kind == NOT_RUN else 'not applicable'}"
+              for kind in (NOT_RUN, NOT_APPLICABLE) if kind in v]
+    tail = f" ({', '.join(absent)})" if absent else ""
+    opposed = v.count(OPPOSITE)
+    if verdict == REPRODUCED:
+        return f"reproduced in {len(v)} of {len(v)} declared settings"
+    if verdict == PARTLY:
+        return f"reproduced in {len(ran)} of {len(ran)} settings run{tail}"
+    if verdict in (NOT_RUN, NOT_APPLICABLE):
+        return f"{verdict} ({len(v)} declared settings)"
+    if verdict == OPPOSITE:
+        k = opposed if contradicted is None else int(np.sum(contradicted))
+        return (f"opposite: {k} of {len(ran)} settings run contradict it at the table-wide "
+                f"level{tail}")
+    text = f"inconclusive: reproduced in {ran.count(REPRODUCED)} of {len(ran)} settings run{tail}"
+    if opposed:
+        text += (f"; {opposed} read opposite at the row's level, not at the table-wide level "
+                 f"{TABLE_ALPHA:.0%}")
     return text
+
+
+def magnitude(low, high, paper_low, paper_high, direction):
+    """Where the paper's value, read with its reading error as [paper_low, paper_high], lies
+    against our two-sided interval [low, high] of the same contrast, in the paper's direction
+    (``direction`` +1 or -1): "below" (our whole interval is smaller in the paper's direction
+    than the paper's reading), "above" (larger), "within" (they overlap); "" without an
+    interval. With the true effect at the paper's value, each of "below" and "above" reads
+    in at most (1 - LEVEL) / 2 of tables (the interval's tails; a reading error only widens
+    the paper's side)."""
+    ours = np.sort(direction * np.stack(np.broadcast_arrays(
+        np.asarray(low, float), np.asarray(high, float))), axis=0)
+    paper = np.sort(direction * np.asarray([paper_low, paper_high], float), axis=0)
+    out = np.where(ours[1] < paper[0], "below", np.where(ours[0] > paper[1], "above", "within"))
+    out = np.where(np.isnan(ours).any(0), "", out)
+    return out if out.ndim else str(out)
 
 
 def checks_verdict(checks, reversed_: bool) -> str:
@@ -159,52 +218,77 @@ def checks_verdict(checks, reversed_: bool) -> str:
     return OPPOSITE if reversed_ else INCONCLUSIVE
 
 
-def power(effect, test, coefficients, stds, n, alpha: float = (1 - LEVEL) / 2,
-          draws: int = 20_000):
-    """P(the one-sided level-``alpha`` test rejects in the effect's direction) at a true
-    contrast ``effect`` with ``n`` seeds per setting; ``stds`` is [sd of the per-seed
-    contrast] for the paired test, the settings' seed stds otherwise. Paired and pooled:
-    1 - F_nct(t_{1-alpha, df}; df, |effect| / se). Welch (df estimated from the sample):
-    E[Phi((|effect| - t_{1-alpha, df^} se^) / se)] over the sample variances
-    s_i^2 ~ s_i^2 chi2_{n-1} / (n-1) (``draws`` fixed-seed draws; the mean is independent of
-    them). NaN where the effect or a spread is unknown."""
-    c, s = np.asarray(coefficients, float), np.asarray(stds, float)
-    if effect is None or not np.isfinite(effect) or not np.all(np.isfinite(s)):
-        return np.nan
-    effect = abs(effect)
-    if test == WELCH:
-        chi = np.random.default_rng(0).chisquare(max(n - 1, 1), (draws, len(c)))
-        parts = c**2 * s**2 * chi / (n - 1) / n
-        var = parts.sum(-1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            df = np.where(var > 0, var**2 / (parts**2 / (n - 1)).sum(-1), np.inf)
-        se_true = np.sqrt((c**2 * s**2).sum() / n)
-        if se_true == 0:
-            return 1.0
-        crit = stats.t.ppf(1 - alpha, df) * np.sqrt(var)
-        return float(stats.norm.cdf((effect - crit) / se_true).mean())
-    if test == PAIRED:
-        se, df = s[0] / np.sqrt(n), n - 1
-    else:
-        se, df = np.sqrt((s**2).mean() * (c**2).sum() / n), len(c) * (n - 1)
-    if se == 0:
-        return 1.0
-    return float(stats.nct.sf(stats.t.ppf(1 - alpha, df), df, effect / se))
+def power(effect, sigmas, n, alpha: float = (1 - LEVEL) / 2, draws: int = 20_000):
+    """P(the row's one-sided level-``alpha`` test reads "reproduced") at a true contrast
+    ``effect`` with ``n`` seeds per setting, where ``sigmas`` (last axis: experiments) are the
+    true sds of the per-seed contrasts of each experiment. One experiment (the paired t):
+    1 - F_nct(t_{1-alpha, n-1}; n-1, |effect| sqrt(n) / sigma). Several (:func:`paired`
+    across experiments, df n - 1): E[Phi((|effect| - t_{1-alpha, n-1} se^) / se)] with
+    se^2 = sum_j sigma_j^2 chi2_{n-1} / ((n-1) n) over ``draws`` fixed-seed draws (the mean
+    of the contrasts is independent of the sample variances). Vectorised over the leading
+    axes of ``sigmas``; NaN where the effect or a sigma is unknown, or a sigma is 0."""
+    s = np.asarray(sigmas, dtype=float)
+    if effect is None or not np.isfinite(effect):
+        return np.full(s.shape[:-1], np.nan) if s.ndim > 1 else np.nan
+    effect, crit = abs(effect), stats.t.ppf(1 - alpha, n - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if s.shape[-1] == 1:
+            out = stats.nct.sf(crit, n - 1, effect * np.sqrt(n) / s[..., 0])
+        else:
+            chi = np.random.default_rng(0).chisquare(n - 1, (draws, s.shape[-1]))
+            se_hat = np.sqrt((s[..., None, :] ** 2 * chi / (n - 1)).sum(-1) / n)
+            se = np.sqrt((s**2).sum(-1) / n)[..., None]
+            out = stats.norm.cdf((effect - crit * se_hat) / se).mean(-1)
+    bad = ~np.isfinite(s).all(-1) | (s <= 0).any(-1)
+    out = np.where(bad, np.nan, out)
+    return out if np.ndim(out) else float(out)
 
 
-def seeds_needed(effect, test, coefficients, stds, alpha: float = (1 - LEVEL) / 2,
-                 target: float = POWER, most: int | None = None):
-    """The smallest seeds per setting (>= 2) at which :func:`power` reaches ``target``
-    (bisection: power rises with n); ``most`` + 1 means "more than most" (config
+def sigma_bounds(spread, df, level: float):
+    """(median-unbiased estimate, lower, upper) of a true sd sigma from a sample sd ``spread``
+    with ``df`` degrees of freedom, by df s^2 / sigma^2 ~ chi2_df: sigma_q = s sqrt(df /
+    chi2_{df, q}) at q = 1/2, (1 + level)/2 and (1 - level)/2 (exact)."""
+    s, df = np.asarray(spread, dtype=float), np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        at = [s * np.sqrt(df / stats.chi2.ppf(q, df)) for q in (0.5, (1 + level) / 2,
+                                                                  (1 - level) / 2)]
+    return tuple(at)
+
+
+def power_estimate(effect, spreads, dfs, n, alpha: float = (1 - LEVEL) / 2,
+                   level: float = LEVEL) -> dict:
+    """The printed power of a row at a true contrast ``effect`` with ``n`` seeds per
+    setting, from the observed sds ``spreads`` of the per-seed contrasts (last axis:
+    experiments; ``dfs`` their degrees of freedom). The spread is unknown, so the power is an
+    estimate: :func:`power` at each experiment's median-unbiased sigma (:func:`sigma_bounds`;
+    for one experiment the estimate is then median-unbiased for the true power, which falls
+    as sigma grows), with the interval of :func:`power` at the ends of the sigmas' intervals
+    (for g experiments each at level 1 - (1 - level) / g, so that the interval covers the
+    true power with probability >= ``level``; exact for one). NaN ("not estimable") where a
+    spread is zero or unknown or has no degree of freedom: a zero spread from a few seeds
+    says nothing of the true one."""
+    s, df = np.atleast_1d(np.asarray(spreads, float)), np.atleast_1d(np.asarray(dfs, float))
+    g = s.shape[-1]
+    mid, low_sigma, high_sigma = sigma_bounds(s, df, 1 - (1 - level) / g)
+    ok = (s > 0).all(-1) & (df >= 1).all(-1) & np.isfinite(s).all(-1)
+    out = {key: np.where(ok, power(effect, np.where(ok[..., None], sig, 1.0), n, alpha), np.nan)
+           for key, sig in (("estimate", mid), ("low", high_sigma), ("high", low_sigma))}
+    return {k: v if np.ndim(v) else float(v) for k, v in out.items()}
+
+
+def seeds_needed(effect, sigmas, alpha: float = (1 - LEVEL) / 2, target: float = POWER,
+                 most: int | None = None):
+    """The smallest seeds per setting (>= 2) at which :func:`power` at ``sigmas`` reaches
+    ``target`` (bisection: power rises with n); ``most`` + 1 means "more than most" (config
     seeds_most); None where power is unknown."""
     most = int(constant("seeds_most")) if most is None else most
-    if not np.isfinite(power(effect, test, coefficients, stds, 2, alpha)):
+    if not np.isfinite(power(effect, sigmas, 2, alpha)):
         return None
-    if power(effect, test, coefficients, stds, most, alpha) < target:
+    if power(effect, sigmas, most, alpha) < target:
         return most + 1
     low, high = 1, most  # power(high) >= target; n = 1 has no interval
     while high - low > 1:
         mid = (low + high) // 2
-        reached = power(effect, test, coefficients, stds, mid, alpha) >= target
+        reached = power(effect, sigmas, mid, alpha) >= target
         low, high = (low, mid) if reached else (mid, high)
     return high

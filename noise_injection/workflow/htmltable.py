@@ -1,5 +1,5 @@
-"""Standalone HTML pages of the report: one table (the claims table, the deviations list) or
-one Markdown document (docs/paper.md), in one style."""
+"""Standalone HTML pages of the report: tables (the claims table, the deviations list, the
+verdict rules) or one Markdown document (docs/paper.md), in one style."""
 
 from __future__ import annotations
 
@@ -23,6 +23,11 @@ def page(title: str, body: str, style: str = "") -> str:
 def table_page(title: str, columns, rows, styles=None, numeric=()) -> str:
     """``rows``: one sequence of cell values per row, in ``columns`` order (escaped here);
     ``styles``: an optional CSS style per row; ``numeric``: columns aligned right."""
+    return page(title, table_html(columns, rows, styles, numeric))
+
+
+def table_html(columns, rows, styles=None, numeric=()) -> str:
+    """The table of :func:`table_page` alone (a page may hold several)."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
     body = []
     for i, row in enumerate(rows):
@@ -30,7 +35,7 @@ def table_page(title: str, columns, rows, styles=None, numeric=()) -> str:
         cells = "".join(f"<td{' class=num' if c in numeric else ''}>{html.escape(str(v))}</td>"
                         for c, v in zip(columns, row))
         body.append(f"<tr{style}>{cells}</tr>")
-    return page(title, f"<table><tr>{head}</tr>{''.join(body)}</table>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
 def markdown_page(title: str, text: str) -> str:

@@ -37,17 +37,16 @@ CLAIM_SOURCES = {
     "C3": ("results/finite/nuclear_*",),
     "C4": ("results/variance/heatmap.json", "results/variance/width/linear1.json",
            "results/variance/dynamics/*", "results/variance/stall/*"),
-    **{claim: tuple(f"results/networks/{e}/*" for e in ("mlp3_narrow", "mlp3_wide",
-                                                        "mlp5_narrow", "mlp5_wide",
-                                                        "toy_cnn", "fcnn"))
-       for claim in ("C5a", "C5b", "C5h")},
+    "C5a": tuple(f"results/networks/{e}/*" for e in ("mlp3_narrow", "mlp3_wide", "mlp5_narrow",
+                                                     "mlp5_wide", "toy_cnn", "fcnn")),
+    "C5b": tuple(f"results/networks/{e}/*" for e in ("mlp3_narrow", "mlp3_wide", "mlp5_narrow",
+                                                     "mlp5_wide", "toy_cnn")),
     "C5c": ("results/networks/mlp3_wide/*",),
     "C5d": tuple(f"results/networks/{e}/*" for e in ("mlp3_narrow", "mlp3_wide",
                                                      "mlp5_narrow", "mlp5_wide")),
     "C5e": ("results/networks/toy_cnn/*",),
-    "C5f": ("results/networks/mlp5_wide/*",),
-    "C5g": ("results/networks/fcnn/*",),
-    **{claim: ("results/networks/resnet18/*",) for claim in ("C6a", "C6b", "C6c")},
+    "C5f": ("results/networks/mlp3_wide/*", "results/networks/mlp5_wide/*"),
+    **{claim: ("results/networks/resnet18/*",) for claim in ("C6a", "C6b", "C6c", "C6d")},
 }
 
 #: Provenance of the downloaded files that noise_injection.networks.data does not hold:

@@ -11,7 +11,9 @@ clean), library versions, the numerics environment the records carry, machine, w
 and data source. ``variant`` copies the earlier App. Fig. 7 run at the script's weight decay
 (unchanged bytes) into the variant's folder with its own provenance. ``rebuild_tables`` redoes
 the tables from the shipped records with the workflow's own functions (tests/test_shipped.py
-compares them with the shipped ones, :func:`table_mismatches`).
+compares them with the shipped ones, :func:`table_mismatches`): the network tables, the
+finite and variance stages' claims and the combined claims table, from the configuration the run
+used (``results-cpu/cpu.yaml``, which ``ship`` requires to be this checkout's config/cpu.yaml).
 
     python -m noise_injection.workflow.shipped ship WORKDIR --wall-time-s S --note TEXT
     python -m noise_injection.workflow.shipped variant SOURCE   # once: the wd 5e-4 records
@@ -58,7 +60,8 @@ KEEP = ("results/**/*.json", "results/**/*.npz", "results/**/*.csv", "figures/*.
 #: Rules that derive tables, claims and figures from the run records: ``ship`` reruns them
 #: at its revision (besides every network figure rule), and nothing else.
 DERIVING_RULES = ("aggregate_network", "network_claims", "curve_comparison",
-                  "width_sweep_analysis", "width_sweep_figure", "claims_table")
+                  "width_sweep_analysis", "width_sweep_figure", "finite_claims",
+                  "variance_claims", "claims_table")
 NOT_RECORDED = "not recorded: the records' revision predates this entry of run records"
 
 
@@ -282,14 +285,16 @@ def rebuild_tables(dest: Path = SHIPPED, config: str = CONFIG) -> dict[str, pd.D
     """Every network table of the shipped run rebuilt from its run records with the
     functions the workflow's rules call: per trained experiment curves, summary and finals
     (aggregate_network), the network claims (network_claims), the curve comparison
-    (curve_comparison) and the width sweep's tables (width_sweep_analysis)."""
+    (curve_comparison), the width sweep's tables (width_sweep_analysis), the finite and
+    variance stages' claims (finite_claims, variance_claims) and the combined claims table
+    (claims_table), all with the configuration the run used (``dest/cpu.yaml``)."""
     from noise_injection.claims.constants import constant
     from noise_injection.claims.curves import curve_tables
     from noise_injection.claims.networks import network_claims
     from noise_injection.claims.width_sweep import sweep_tables
     from noise_injection.networks.sweep import predicted_slopes
 
-    cfg = cpu_config(ROOT, config)
+    cfg = cpu_config(dest, Path(config).name)
     networks = cfg["networks"]
     tables, runs, finals = {}, {}, {}
     for name in trained(networks):
@@ -309,6 +314,38 @@ def rebuild_tables(dest: Path = SHIPPED, config: str = CONFIG) -> dict[str, pd.D
                             for n in swept(networks)}, constant("sweep_acc_drop"),
                            predicted_slopes(), networks["width_sweep"]["epochs"], cfg["scale"])
         tables.update({f"results/networks/width_sweep/{k}.csv": v for k, v in out.items()})
+    tables.update(_stage_claims(dest, cfg, [tables[f] for f in NETWORK_CLAIMS if f in tables]))
+    return tables
+
+
+#: The network stage's claims tables, in the order rule claims_table reads them.
+NETWORK_CLAIMS = ("results/networks/claims.csv", "results/networks/curves/claims.csv",
+                  "results/networks/width_sweep/claims.csv")
+
+
+def _stage_claims(dest: Path, cfg: dict, network: list[pd.DataFrame]) -> dict:
+    """The finite and variance stages' claims rebuilt from their shipped results (rules
+    finite_claims, variance_claims) and the combined claims table (rule claims_table)."""
+    from noise_injection.claims.finite import claims_table as finite_claims
+    from noise_injection.claims.table import combine_tables
+    from noise_injection.claims.variance import claims_from_results
+    from noise_injection.workflow.inputs import read_table
+
+    results = Path(dest) / "results"
+    variance = cfg["variance"]
+    tables = {
+        "results/finite/claims.csv": finite_claims(
+            read_table(results / "finite" / "summary.csv"), cfg["finite"], cfg["scale"]),
+        "results/variance/claims.csv": claims_from_results(
+            results / "variance" / "heatmap.json", results / "variance" / "width" / "linear1.json",
+            [results / "variance" / "dynamics" / f"width{w}.json"
+             for w in variance["dynamics"]["widths"]],
+            [results / "variance" / "stall" / f"width{w}.json"
+             for w in variance["stall"]["widths"]],
+            variance["width_sweep"], cfg["scale"]),
+    }
+    tables["results/claims.csv"] = combine_tables(
+        [tables["results/finite/claims.csv"], tables["results/variance/claims.csv"], *network])
     return tables
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from noise_injection.claims import paper_numbers as paper
+from noise_injection.claims.table import interval_text
 from noise_injection.claims.verdicts import LEVEL
 from noise_injection.claims.width_sweep import FIG3_WIDTH
 from noise_injection.networks.experiments import DATASET_SHAPES, swept
@@ -149,19 +150,28 @@ def curve_table(dest: Path = SHIPPED) -> list[str]:
 
 
 def verdict_rows(claims: pd.DataFrame) -> list[str]:
-    """The claim lines and rows that this scale ran, as a Markdown table."""
+    """The claim lines and rows that this scale ran, as a Markdown table: each row's estimate
+    with its interval and level, test, power at the paper's effect, magnitude and verdict."""
     ran = claims[(claims["level"] != "claim") & claims["estimate"].notna()]
     rows = claims[claims["claim"].isin(ran["claim"]) & ((claims["level"] == "claim")
                                                         | claims["estimate"].notna())]
-    lines = ["| claim | statement | row | paper | ours: estimate "
-             f"[{LEVEL:.0%} interval], test | verdict |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| claim | statement | row | paper | ours: estimate [interval] (level), test | "
+             "power at the paper's effect | magnitude | verdict |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for _, r in rows.iterrows():
-        estimate = "-" if r["level"] == "claim" else f"{_interval(r)}, {r['test']}"
-        cells = [r["claim"], r["statement"] if r["level"] == "claim" else "", r["row"],
-                 "" if pd.isna(r["paper"]) else r["paper"], estimate,
-                 f"**{r['verdict_text']}**"]
+        comparison = r["level"] != "claim"
+        estimate = (f"{interval_text(r.fillna(''))} {_text(r, 'estimate_unit')}, {r['test']}"
+                    if comparison else "-")
+        cells = [r["claim"], "" if comparison else r["statement"], r["row"], _text(r, "paper"),
+                 estimate, _text(r, "power") if comparison else "",
+                 _text(r, "magnitude") if comparison else "", f"**{r['verdict_text']}**"]
         lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
     return lines
+
+
+def _text(row: pd.Series, column: str) -> str:
+    value = row.get(column, "")
+    return "" if pd.isna(value) else str(value)
 
 
 def cpu_section(dest: Path = SHIPPED) -> str:
