@@ -15,6 +15,7 @@ import pytest
 from noise_injection.networks import data as D
 from noise_injection.networks.experiments import METRICS, run_paths, runs, seeds, trained
 from noise_injection.workflow import shipped
+from noise_injection.workflow.tolerances import tolerance
 from noise_injection.workflow import shipped_readme as R
 
 CLEAN, DIRTY = "a" * 40, "b" * 40 + "-dirty"
@@ -147,15 +148,16 @@ def test_table_comparison_allows_the_float_tolerance_and_nothing_else(synthetic,
     original.to_csv(path, index=False)
     assert shipped.table_mismatches(original, path) == []
     nudged = original.copy()
-    nudged.loc[0, "slope"] *= 1 + 1e-12
+    rtol = tolerance("shipped_rebuild").rtol
+    nudged.loc[0, "slope"] *= 1 + rtol / 2
     assert shipped.table_mismatches(nudged, path) == []
-    nudged.loc[0, "slope"] *= 1 + 1e-6
-    assert "column 'slope' row 0" in shipped.table_mismatches(nudged, path)[0]
+    nudged.loc[0, "slope"] *= 1 + 1e3 * rtol
+    assert "row 0 column 'slope'" in shipped.table_mismatches(nudged, path)[0]
     claims = pd.read_csv(dest / "results/networks/width_sweep/claims.csv")
     claims.to_csv(path, index=False)
     changed = claims.copy()
     changed.loc[1, "verdict"] = "opposite" if claims.loc[1, "verdict"] != "opposite" else "x"
-    assert "column 'verdict' row 1" in shipped.table_mismatches(changed, path)[0]
+    assert "row 1 column 'verdict'" in shipped.table_mismatches(changed, path)[0]
     assert "rows" in shipped.table_mismatches(claims.iloc[1:], path)[0]
 
 

@@ -35,7 +35,8 @@ from noise_injection.workflow.generated import sync_files
 
 ROOT = Path(__file__).resolve().parents[2]
 RATES, README = ROOT / "report" / "verdict_calibration.csv", ROOT / "README.md"
-README_MARKERS = ("<!-- calibration:table-rates -->", "<!-- /calibration:table-rates -->")
+README_MARKERS = ("<!-- generated:calibration-table-rates -->",
+                  "<!-- /generated:calibration-table-rates -->")
 COLUMNS = ("case", "what", "seeds", "tables", "rate", "mc_se", "target")
 #: Simulated tables per case: the Monte-Carlo error of a rate near the one-sided level
 #: (1 - LEVEL) / 2 is 0.11 points.

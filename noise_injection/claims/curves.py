@@ -29,7 +29,7 @@ from noise_injection.claims import digitized
 from noise_injection.claims.constants import constant
 from noise_injection.claims.table import CLAIM_COLUMNS, claim_row
 from noise_injection.claims.verdicts import (
-    LEVEL, NOT_APPLICABLE, OPPOSITE, REPRODUCED, paired, scope_text, universal_verdict)
+    LEVEL, NOT_APPLICABLE, OPPOSITE, REPRODUCED, line_text, paired, universal_verdict)
 from noise_injection.networks.experiments import digitized_figure
 
 #: The compared metrics, each with its claim letter; "loss": compared in log.
@@ -133,8 +133,8 @@ def curve_claims(points: pd.DataFrame, medians: dict, number: int, name: str,
         out += [claim_row(claim, "claim", statement, verdict,
                           "claim line: reproduced only if every series follows; opposite if "
                           "one does not", level="claim", setting=f"{len(rows)} series",
-                          verdict_text=f"{verdict} ({scope_text(verdicts)})",
-                          measured=scope_text(verdicts), scale=scale,
+                          verdict_text=line_text(verdict, verdicts),
+                          measured=line_text(verdict, verdicts), scale=scale,
                           paper_source=rows[0]["paper_source"]), *rows]
     return pd.DataFrame(out, columns=list(CLAIM_COLUMNS))
 

@@ -136,7 +136,7 @@ def _derived_where_quantity_unit(row, plain) -> tuple[str, str, str]:
 
 
 def ours_text(row, unit: str) -> str:
-    """'+1.76 [+1.38, +2.15] points' from the row's estimate and interval ('—' where the row
+    """'+1.76 [+1.38, +2.15] (95 %) points' from the row's estimate and interval ('—' where the row
     has no estimate)."""
     text = interval_text(row)
     return f"{text} {unit}".strip() if text else "—"

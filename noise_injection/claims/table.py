@@ -109,7 +109,8 @@ def combine_tables(tables) -> pd.DataFrame:
 def interval_text(row) -> str:
     """A row's estimate and interval at 3 significant digits with the interval's level:
     '+2.1 [+0.4, +3.8] (95 %)' for a difference, 'r [low, high] (95 %)', unsigned, for a ratio
-    ('' where there is none; the estimate alone without an interval)."""
+    ('' where there is none; the estimate alone without an interval; no level where the row
+    states none)."""
     ratio = str(row["estimate_unit"]).startswith("ratio")
 
     def num(x):
@@ -119,5 +120,8 @@ def interval_text(row) -> str:
     est, low, high = num(row["estimate"]), num(row["ci_low"]), num(row["ci_high"])
     if not (low and high):
         return est
-    return f"{est} [{low}, {high}] ({100 * float(row['ci_level']):.0f} %)"
+    level = row.get("ci_level", "")
+    if level in ("", None) or pd.isna(float(level)):
+        return f"{est} [{low}, {high}]"
+    return f"{est} [{low}, {high}] ({100 * float(level):.0f} %)"
 

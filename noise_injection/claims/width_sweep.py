@@ -39,8 +39,8 @@ from noise_injection.claims import paper_numbers as paper
 from noise_injection.claims.constants import constant
 from noise_injection.claims.table import CLAIM_COLUMNS, claim_row
 from noise_injection.claims.verdicts import (
-    INCONCLUSIVE, LEVEL, OPPOSITE, REPRODUCED, interval_verdict, one_sided_p, paired,
-    scope_text, universal_verdict)
+    INCONCLUSIVE, LEVEL, OPPOSITE, REPRODUCED, interval_verdict, judge_lines, line_text,
+    one_sided_p, paired, universal_verdict)
 from noise_injection.networks import onsets as O
 from noise_injection.networks.experiments import SWEEP_TABLES
 from noise_injection.networks.sweep import MEAN_FIELD_SLOPES
@@ -170,15 +170,20 @@ def _ratio_text(group) -> str:
 
 def _line(claim: str, rows: list[dict], p_opposite, scale: str) -> dict:
     verdicts = [r["verdict"] for r in rows]
-    verdict = str(universal_verdict(verdicts, None if p_opposite is None else p_opposite))
-    scope = scope_text(verdicts)
+    if p_opposite is None:
+        contradicted = None
+        verdict = str(universal_verdict(verdicts))
+    else:
+        (line,), (contradicted,) = judge_lines([verdicts], [p_opposite])
+        verdict = str(line)
+    scope = line_text(verdict, verdicts, contradicted)
     rule = ("reproduced only if every row is (intersection-union); opposite if Holm over the "
             f"rows' one-sided p-values against the paper rejects one at "
-            f"{constant('family_alpha'):g}" if p_opposite is not None else
+            f"{constant('table_alpha'):g}" if p_opposite is not None else
             "reproduced only if every row is; opposite if a row is")
     return claim_row(claim, "claim", rows[0]["statement"], verdict, f"claim line: {rule}; "
                      "else inconclusive", level="claim",
-                     setting=f"{len(rows)} declared row(s)", verdict_text=f"{verdict} ({scope})",
+                     setting=f"{len(rows)} declared row(s)", verdict_text=scope,
                      measured=scope, beyond_paper=True, scale=scale,
                      paper_source=" | ".join(dict.fromkeys(r["paper_source"] for r in rows)))
 
@@ -261,7 +266,7 @@ def paper_breaks(sigma: float, threshold: float) -> tuple[float, float, str]:
     """(Fig. 3 drop, App. Fig. 8 final drop or NaN, outcome) at width 5,000: the paper's drop
     GD minus all-weights accuracy (points) in each source and :data:`BREAKS`,
     :data:`HOLDS` or :data:`AMBIGUOUS`."""
-    fig3 = paper.value("fig3_test_acc", "none") - paper.value("fig3_all_test_acc", at=sigma)
+    fig3 = paper.value("fig3_test_acc") - paper.value("fig3_all_test_acc", at=sigma)
     fig8 = math.nan
     if abs(sigma - FIG8_SIGMA) < 1e-12:
         last = {s: digitized.curve(8, "test_acc", s).iloc[-1]["y"] for s in ("none", "all")}

@@ -92,18 +92,20 @@ def typed_readings(figure: str, name: str, sigma: float, experiment: dict, metri
     """The registry's readings of a figure that was not digitized, each at a known x:
     (scheme, x, low, high, registry key), low == high for a single value. Fig. 3: test
     accuracy near the end of its window (iteration ``window[1]`` x the run's length): plain GD,
-    the layer-wise range over its sigmas, all weights at ``sigma``; Figs. 5, 11, 12: the final
+    layer-wise and all-weights noise at ``sigma``; Figs. 5, 11, 12: the final
     test accuracy of each scheme at the run's last epoch, in the column at the paper's sigma
     (plot_sigma). Nothing else has a reading at a known x."""
     if metric != "test_acc":
         return []
     if figure == "fig3_mlp_sigma":
         x = window[1] * experiment["epochs"]
-        read = paper_numbers.value("fig3_test_acc")
-        out = [("none", x, read["none"], read["none"], "fig3_test_acc"),
-               ("layer", x, read["layer_low"], read["layer_high"], "fig3_test_acc")]
-        at = paper_numbers.value("fig3_all_test_acc", at=sigma)
-        return out + ([("all", x, at, at, "fig3_all_test_acc")] if at is not None else [])
+        gd = paper_numbers.value("fig3_test_acc")
+        out = [("none", x, gd, gd, "fig3_test_acc")]
+        for scheme in ("layer", "all"):
+            key = f"fig3_{scheme}_test_acc"
+            at = paper_numbers.value(key, at=sigma)
+            out += [(scheme, x, at, at, key)] if at is not None else []
+        return out
     key = FINAL_READINGS.get(name)
     if key is None or sigma != experiment["plot_sigma"]:
         return []

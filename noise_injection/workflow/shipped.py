@@ -287,14 +287,16 @@ def rebuild_tables(dest: Path = SHIPPED, config: str = CONFIG) -> dict[str, pd.D
     (aggregate_network), the network claims (network_claims), the curve comparison
     (curve_comparison), the width sweep's tables (width_sweep_analysis), the finite and
     variance stages' claims (finite_claims, variance_claims) and the combined claims table
-    (claims_table), all with the configuration the run used (``dest/cpu.yaml``)."""
+    (claims_table), all with the configuration the run used (``dest/cpu.yaml``; this
+    checkout's config/cpu.yaml for a folder without one)."""
     from noise_injection.claims.constants import constant
     from noise_injection.claims.curves import curve_tables
     from noise_injection.claims.networks import network_claims
     from noise_injection.claims.width_sweep import sweep_tables
     from noise_injection.networks.sweep import predicted_slopes
 
-    cfg = cpu_config(dest, Path(config).name)
+    cfg = cpu_config(*((dest, Path(config).name) if (Path(dest) / Path(config).name).is_file()
+                       else (ROOT, config)))
     networks = cfg["networks"]
     tables, runs, finals = {}, {}, {}
     for name in trained(networks):
@@ -325,27 +327,28 @@ NETWORK_CLAIMS = ("results/networks/claims.csv", "results/networks/curves/claims
 
 def _stage_claims(dest: Path, cfg: dict, network: list[pd.DataFrame]) -> dict:
     """The finite and variance stages' claims rebuilt from their shipped results (rules
-    finite_claims, variance_claims) and the combined claims table (rule claims_table)."""
+    finite_claims, variance_claims; a stage whose results were not shipped is left out) and
+    the combined claims table (rule claims_table)."""
     from noise_injection.claims.finite import claims_table as finite_claims
     from noise_injection.claims.table import combine_tables
     from noise_injection.claims.variance import claims_from_results
     from noise_injection.workflow.inputs import read_table
 
     results = Path(dest) / "results"
-    variance = cfg["variance"]
-    tables = {
-        "results/finite/claims.csv": finite_claims(
-            read_table(results / "finite" / "summary.csv"), cfg["finite"], cfg["scale"]),
-        "results/variance/claims.csv": claims_from_results(
+    tables = {}
+    if (results / "finite" / "summary.csv").is_file():
+        tables["results/finite/claims.csv"] = finite_claims(
+            read_table(results / "finite" / "summary.csv"), cfg["finite"], cfg["scale"])
+    if (results / "variance" / "heatmap.json").is_file():
+        variance = cfg["variance"]
+        tables["results/variance/claims.csv"] = claims_from_results(
             results / "variance" / "heatmap.json", results / "variance" / "width" / "linear1.json",
             [results / "variance" / "dynamics" / f"width{w}.json"
              for w in variance["dynamics"]["widths"]],
             [results / "variance" / "stall" / f"width{w}.json"
              for w in variance["stall"]["widths"]],
-            variance["width_sweep"], cfg["scale"]),
-    }
-    tables["results/claims.csv"] = combine_tables(
-        [tables["results/finite/claims.csv"], tables["results/variance/claims.csv"], *network])
+            variance["width_sweep"], cfg["scale"])
+    tables["results/claims.csv"] = combine_tables([*tables.values(), *network])
     return tables
 
 
