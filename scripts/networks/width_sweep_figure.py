@@ -19,8 +19,8 @@ from noise_injection.networks.summary import read_checked
 from noise_injection.networks.summary import SUMMARY_COLUMNS as RUN_SUMMARY_COLUMNS
 from noise_injection.networks.sweep import MEAN_FIELD_SLOPES
 from noise_injection.workflow.inputs import read_table
-from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, save_figure, \
-    use_style
+from noise_injection.workflow.plotting import (SCHEME_COLORS, SCHEME_LABELS, legend_below,
+                                               save_figure, use_style)
 from noise_injection.workflow.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
@@ -108,7 +108,6 @@ def onset_panel(ax):
     ax.minorticks_off()
     ax.set(xlabel="hidden width", ylabel="onset $\\sigma^*$",
            title="onset against width (▽/△: censored\nbelow/above the grid; ■: mean, 95 % CI)")
-    ax.legend(fontsize=7, loc="lower left")
 
 
 use_style()
@@ -118,8 +117,8 @@ fig, axes = plt.subplot_mosaic([["layer_drop", "all_drop", "onset"],
 for scheme in ("layer", "all"):
     drop_panel(axes[f"{scheme}_drop"], scheme)
     loss_panel(axes[f"{scheme}_loss"], scheme)
-axes["layer_drop"].legend(fontsize=7)
 onset_panel(axes["onset"])
+legend_below(fig, ncol=4)
 base = experiments[names[0]]
 n_seeds = base.get("n_seeds") or networks["n_seeds"]
 fig.suptitle(f"Width sweep on {base['dataset']} ({snakemake.config['scale']} scale): "
