@@ -160,7 +160,8 @@ def verdict_rows(claims: pd.DataFrame) -> list[str]:
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for _, r in rows.iterrows():
         comparison = r["level"] != "claim"
-        estimate = (f"{interval_text(r.fillna(''))} {_text(r, 'estimate_unit')}, {r['test']}"
+        estimate = (" ".join(filter(None, [interval_text(r.fillna("")),
+                                           _text(r, "estimate_unit")])) + f", {r['test']}"
                     if comparison else "-")
         cells = [r["claim"], "" if comparison else r["statement"], r["row"], _text(r, "paper"),
                  estimate, _text(r, "power") if comparison else "",
