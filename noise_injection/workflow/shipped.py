@@ -66,10 +66,11 @@ NOT_RECORDED = "not recorded: the records' revision predates this entry of run r
 
 
 def cpu_config(root: Path = ROOT, config: str = CONFIG) -> dict:
-    """The scale's config (config/cpu.yaml) with the schema's defaults and the width sweep's
-    experiments filled in."""
-    path = root / config
-    return validate_config(load_config_file(path), root / "config" / "schema.yaml", str(path))
+    """The scale's config (``root/config``: config/cpu.yaml of a checkout, or cpu.yaml of a
+    shipped folder) with this checkout's schema's defaults and the width sweep's experiments
+    filled in."""
+    path = Path(root) / config
+    return validate_config(load_config_file(path), ROOT / "config" / "schema.yaml", str(path))
 
 
 def machine() -> dict:
