@@ -201,7 +201,7 @@ import sys
 from pathlib import Path
 from noise_injection.workflow import shipped
 out = Path(sys.argv[1])
-for relative, table in shipped.rebuild_network_tables().items():
+for relative, table in shipped.rebuild_tables().items():
     (out / relative).parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / relative, index=False)
 """
