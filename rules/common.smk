@@ -135,3 +135,15 @@ def deviations_list():
     from noise_injection.workflow.deviations import load_deviations
 
     return load_deviations()
+
+
+def experiment_resource(name, key):
+    """A training job's resource ``key`` from experiment ``name``'s config."""
+    return NETWORKS["experiments"][name]["resources"][key]
+
+
+def curve_runs(spec, suffix):
+    """The run files of a curves figure's experiments; none for the sigma sweep."""
+    if spec.kind == "sigma_sweep":
+        return []
+    return [p for e in spec.experiments for p in run_paths(e, NETWORKS, suffix)]

@@ -55,11 +55,6 @@ rule download_dataset:
         "../scripts/networks/download.py"
 
 
-def experiment_resource(name, key):
-    """A training job's resource ``key`` from experiment ``name``'s config."""
-    return NETWORKS["experiments"][name]["resources"][key]
-
-
 if NETWORKS["runs_per_job"] == "run":
 
     rule train_network:
@@ -152,13 +147,6 @@ rule aggregate_network:
         "../envs/analysis.yaml"
     script:
         "../scripts/networks/aggregate.py"
-
-
-def curve_runs(spec, suffix):
-    """The run files of a curves figure's experiments; none for the sigma sweep."""
-    if spec.kind == "sigma_sweep":
-        return []
-    return [p for e in spec.experiments for p in run_paths(e, NETWORKS, suffix)]
 
 
 for _figure, _spec in FIGURES.items():

@@ -84,8 +84,8 @@ def test_the_recipe_trains_and_draws_a_new_experiment(tmp_path):
     workdir = tmp_path / "work"
     run = subprocess.run(
         [sys.executable, "-m", "snakemake", "--cores", "2", "--snakefile",
-         str(copy / "Snakefile"), "--directory", str(workdir), "--configfile", str(config),
-         f"figures/{name}_curves.pdf"], cwd=copy, env=env, capture_output=True, text=True)
+         str(copy / "Snakefile"), "--directory", str(workdir), f"figures/{name}_curves.pdf",
+         "--configfile", str(config)], cwd=copy, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     networks = validate_config(smoke_with(experiments), SCHEMA)["networks"]
     for path in run_paths(name, networks, "json"):

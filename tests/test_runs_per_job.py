@@ -35,8 +35,8 @@ def config_file(tmp_path, mode: str) -> Path:
 def snakemake(config: Path, workdir: Path, *args) -> str:
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", "--cores", "2", "--snakefile",
-         str(ROOT / "Snakefile"), "--directory", str(workdir), "--configfile", str(config),
-         *args], capture_output=True, text=True, cwd=ROOT,
+         str(ROOT / "Snakefile"), "--directory", str(workdir), *args,
+         "--configfile", str(config)], capture_output=True, text=True, cwd=ROOT,
         env={**os.environ, "PYTHONHASHSEED": "0"})
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout + proc.stderr

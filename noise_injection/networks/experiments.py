@@ -182,6 +182,11 @@ def added(networks: dict) -> tuple[str, ...]:
                  if name not in EXPERIMENTS and "sweep" not in experiment)
 
 
+def sweep_epochs(networks: dict) -> int:
+    """The width sweep's run length: its ``epochs`` override, else its base experiment's."""
+    return networks["experiments"][swept(networks)[0]]["epochs"]
+
+
 def trained(networks: dict) -> tuple[str, ...]:
     """Every experiment whose runs a configuration trains: the paper's in its order, then
     the others in the file's (the width sweep's last)."""

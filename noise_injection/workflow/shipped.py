@@ -38,8 +38,8 @@ from pathlib import Path
 import pandas as pd
 
 from noise_injection.networks.experiments import (compared_experiments, configured,
-                                                  configured_figures, run_paths, swept,
-                                                  trained)
+                                                  configured_figures, run_paths, sweep_epochs,
+                                                  swept, trained)
 from noise_injection.networks.summary import read_runs, seed_finals, summarize
 from noise_injection.workflow.config import load_config_file, validate_config
 from noise_injection.workflow.generated import sync_files
@@ -315,7 +315,7 @@ def rebuild_tables(dest: Path = SHIPPED, config: str = CONFIG) -> dict[str, pd.D
     if swept(networks):
         out = sweep_tables({networks["experiments"][n]["sweep"]["width"]: finals[n]
                             for n in swept(networks)}, constant("sweep_acc_drop"),
-                           predicted_slopes(), networks["width_sweep"]["epochs"], cfg["scale"])
+                           predicted_slopes(), sweep_epochs(networks), cfg["scale"])
         tables.update({f"results/networks/width_sweep/{k}.csv": v for k, v in out.items()})
     tables.update(_stage_claims(dest, cfg, [tables[f] for f in NETWORK_CLAIMS if f in tables]))
     return tables

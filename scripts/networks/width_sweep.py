@@ -7,7 +7,7 @@ Each finals table must hold every run of its width, or the job stops naming the 
 from pathlib import Path
 
 from noise_injection.claims.width_sweep import sweep_tables
-from noise_injection.networks.experiments import METRICS, SWEEP_TABLES, settings, swept
+from noise_injection.networks.experiments import METRICS, SWEEP_TABLES, settings, sweep_epochs, swept
 from noise_injection.networks.summary import FINAL_COLUMNS, read_checked
 from noise_injection.workflow.runlog import log_to_file
 
@@ -18,7 +18,7 @@ finals = {experiments[name]["sweep"]["width"]: read_checked(path, FINAL_COLUMNS,
                                                             settings(experiments[name]), METRICS)
           for name, path in zip(swept(networks), snakemake.input.finals)}
 tables = sweep_tables(finals, snakemake.params.constants["sweep_acc_drop"]["value"],
-                      snakemake.params.predicted, networks["width_sweep"]["epochs"],
+                      snakemake.params.predicted, sweep_epochs(networks),
                       snakemake.config["scale"])
 for name in SWEEP_TABLES:
     Path(snakemake.output[name]).parent.mkdir(parents=True, exist_ok=True)
