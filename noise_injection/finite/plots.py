@@ -7,7 +7,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS
+from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, legend_beside
 
 
 def path_panel(ax, sigmas, pgd_values, path_sigmas, path_values, ylabel: str,
@@ -26,7 +26,7 @@ def path_panel(ax, sigmas, pgd_values, path_sigmas, path_values, ylabel: str,
         ax.errorbar(sigmas, mean[:, k], yerr=std[:, k], fmt="o", ms=4, color=color,
                     mfc="none", label="PGD (mean ± std over seeds)" if rank == 0 else None)
     ax.set(xlabel=r"$\sigma$ (noise std per parameter)", ylabel=ylabel)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    legend_beside(ax)
 
 
 def contrast_panel(ax, index, gd, pgd, ref, sigma: float, ylabel: str, norm_name: str) -> None:
@@ -40,4 +40,4 @@ def contrast_panel(ax, index, gd, pgd, ref, sigma: float, ylabel: str, norm_name
                 mfc="none" if marker == "o" else None)
     ax.axhline(0, color="k", lw=0.6)
     ax.set(xlabel="component", ylabel=ylabel, title=rf"$\sigma$ = {sigma:g}")
-    ax.legend(fontsize=8)
+    legend_beside(ax)

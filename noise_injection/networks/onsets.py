@@ -160,7 +160,7 @@ def log_ratios(table: pd.DataFrame) -> pd.DataFrame:
     """Per width and seed: log sigma*_layer - log sigma*_all where both are measured (column
     ``log_ratio``, NaN otherwise) and the two censoring states."""
     wide = table.pivot_table(index=["width", "seed"], columns="scheme",
-                             values=["onset", "censored"], aggfunc="first")
+                             values=["onset", "censored"], aggfunc="first", dropna=False)
     out = pd.DataFrame({"censored_layer": wide[("censored", "layer")],
                         "censored_all": wide[("censored", "all")],
                         "log_ratio": np.log(wide[("onset", "layer")].astype(float))

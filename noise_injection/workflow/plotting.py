@@ -145,6 +145,12 @@ def fit_y_to_x_range(ax, margin: float = 0.05) -> None:
         ax.set_ylim(y.min() - pad, y.max() + pad)
 
 
+def legend_beside(ax, **kwargs):
+    """The legend of one axes to its right, outside its data (constrained layout makes room)."""
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0,
+                     **{"fontsize": 8, **kwargs})
+
+
 def legend_below(fig, handles=None, ncol: int | None = None):
     """One legend for the whole figure below its panels, outside every axes (constrained
     layout makes room): ``handles``, else every labelled artist of every axes, each label

@@ -6,7 +6,7 @@ from matplotlib.ticker import MaxNLocator
 
 from noise_injection.finite.structure import active, structures
 from noise_injection.finite.plots import path_panel
-from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, save_figure, use_style
+from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, legend_beside, save_figure, use_style
 from noise_injection.finite import records
 from noise_injection.workflow.inputs import read_npz
 from noise_injection.workflow.runlog import log_to_file
@@ -41,5 +41,5 @@ ax_rank.axhline(gd_rank, ls="--", color=SCHEME_COLORS["none"], label="plain GD")
 ax_rank.set(xlabel=r"$\sigma$ (noise std per parameter)",
             ylabel=f"rank (singular values > {tol:g} x largest)", title="rank")
 ax_rank.yaxis.set_major_locator(MaxNLocator(integer=True))
-ax_rank.legend(fontsize=8)
+legend_beside(ax_rank)
 save_figure(fig, *snakemake.output)

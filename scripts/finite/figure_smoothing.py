@@ -2,7 +2,7 @@
 
 import matplotlib.pyplot as plt
 
-from noise_injection.workflow.plotting import SCHEME_COLORS, save_figure, use_style
+from noise_injection.workflow.plotting import SCHEME_COLORS, legend_beside, save_figure, use_style
 from noise_injection.workflow.inputs import read_table
 from noise_injection.workflow.runlog import log_to_file
 
@@ -30,6 +30,6 @@ for (ax_risk, ax_z), model in zip(axes.T, models):
     ax_z.set_yscale("symlog", linthresh=3)
     ax_z.set(xlabel=r"$\sigma$ (noise std per parameter)",
              ylabel="(MC - form) / s.e.\n(symlog: linear in [-3, 3])")
-axes[0, 0].legend(fontsize=8)
-axes[1, 0].legend(fontsize=8)
+legend_beside(axes[0, 0])
+legend_beside(axes[1, 0])
 save_figure(fig, *snakemake.output)

@@ -3,7 +3,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 
-from noise_injection.workflow.plotting import SCHEME_COLORS, save_figure, use_style
+from noise_injection.workflow.plotting import SCHEME_COLORS, legend_beside, save_figure, use_style
 from noise_injection.workflow.runlog import log_to_file
 from noise_injection.workflow.results import read_json
 
@@ -29,6 +29,6 @@ ax_std.set(xlabel="parameter tensor", ylabel="measured std / nominal std",
 ax_freq.axhline(1.0 / m, color="k", lw=0.8, label="1/M")
 ax_freq.set(xlabel="parameter tensor", ylabel="fraction of steps perturbed", yscale="log",
             title=f"who is perturbed (M = {m})")
-ax_std.legend(fontsize=8)
-ax_freq.legend(fontsize=8)
+legend_beside(ax_std)
+legend_beside(ax_freq)
 save_figure(fig, *snakemake.output)

@@ -5,7 +5,7 @@ derivation, beyond the paper)."""
 import matplotlib.pyplot as plt
 import numpy as np
 
-from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, save_figure, use_style
+from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, legend_beside, save_figure, use_style
 from noise_injection.variance import records
 from noise_injection.workflow.results import read_json
 from noise_injection.workflow.runlog import log_to_file
@@ -36,5 +36,5 @@ for row, sweep in zip(axes, sweeps):
         depth = f"{sweep['hidden_layers']} hidden layer{'s' if sweep['hidden_layers'] > 1 else ''}"
         ax.set(xscale="log", yscale="log", xlabel="hidden width $d$", ylabel=title,
                title=f"{sweep['activation']} net, {depth}")
-        ax.legend(fontsize=7)
+        legend_beside(ax, fontsize=7)
 save_figure(fig, *snakemake.output)
