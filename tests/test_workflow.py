@@ -302,7 +302,7 @@ def test_smoke_claims_table_has_the_review_columns(smoke_run):
     lines = table[table["level"] == "claim"]
     assert sorted(lines["claim"]) == sorted(
         ["C1", "C2", "C3", "C4", "C5a", "C5b", "C5c", "C5d", "C5e", "C5f", "C6a", "C6b", "C6c",
-         "C6d"])
+         "C6d", "W1", "W2", "W3", "W4"])  # W: the smoke scale's width sweep
     network = table[table["claim"].str.match(r"C[56]") & (table["level"] == "comparison")]
     unresolved = network["verdict"].isin(["not run at this scale", "not applicable at this scale"])
     assert ((network["n_ok"] != "") & (network["test"] != "")).sum() + unresolved.sum() \
