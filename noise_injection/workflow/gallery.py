@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from noise_injection.networks.experiments import swept
 from noise_injection.workflow.dag import Workflow, read_workflow
 from noise_injection.workflow.generated import sync_files
 from noise_injection.workflow.maps import (caption_title, claims_of, figure_names, named_target,
@@ -230,8 +231,9 @@ def fragments(root: Path, readme: str, record: dict | None) -> dict[str, str]:
     shapes = paper_shapes(readme)
     gpu_hours = sum(hours for _, hours in shapes.values())
     training = sum(job.rule.name == "train_network" for job in paper.jobs)
-    swept = sum(job.rule.name == "train_network" and "sweep" in job.wildcards["experiment"]
-                for job in paper.jobs)
+    sweep = swept(paper.config["networks"])
+    swept_runs = sum(job.rule.name == "train_network" and job.wildcards["experiment"] in sweep
+                     for job in paper.jobs)
     measured = {"default-run": NOT_MEASURED,
                 "stage-times": f"The stages' run times: {NOT_MEASURED}."}
     if record:
@@ -257,11 +259,11 @@ def fragments(root: Path, readme: str, record: dict | None) -> dict[str, str]:
         "variance-quick": variance_text(numbers) if numbers else unmeasured,
         "gallery": f"\n{gallery_table(quick, paper, record, shapes)}\n",  # a table starts a line
         "paper-jobs": (f"{len(paper.jobs)} jobs (a dry run's count), {training} of them GPU "
-                       f"training runs ({swept} of the width sweep, beyond the paper), about "
+                       f"training runs ({swept_runs} of the width sweep, beyond the paper), about "
                        f"{gpu_hours:.0f} GPU-hours for the paper's experiments by the "
                        f"estimates of the paper-shapes table (the width sweep's not estimated)"),
         "paper-gpu-hours": (f"The paper's experiments: about {gpu_hours:.0f} GPU-hours (the "
-                            f"width sweep's {swept} runs not estimated)."),
+                            f"width sweep's {swept_runs} runs not estimated)."),
         "travel": travel_table(),
         "run-overhead": overhead_table(json.loads((root / OVERHEAD).read_text())
                                        if (root / OVERHEAD).is_file() else None),

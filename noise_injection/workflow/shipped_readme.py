@@ -120,14 +120,6 @@ def fig7_table(dest: Path = SHIPPED) -> list[str]:
     return lines
 
 
-def _interval(r) -> str:
-    if pd.isna(r["estimate"]):
-        return "-"
-    if pd.isna(r["ci_low"]):
-        return f"{r['estimate']:+.3g}"
-    return f"{r['estimate']:+.3g} [{r['ci_low']:+.3g}, {r['ci_high']:+.3g}]"
-
-
 def curve_table(dest: Path = SHIPPED) -> list[str]:
     """Per compared series: our run's verdict with the share of points within the criterion,
     the median difference with its interval over seeds, and the variant's share."""
@@ -143,7 +135,7 @@ def curve_table(dest: Path = SHIPPED) -> list[str]:
         else:
             r = ours[(ours["claim"] == v["claim"]) & (ours["row"] == v["row"])].iloc[0]
             mine = f"**{r['verdict_text']}** ({r['n_ok']})"
-            spread = f"{_interval(r)} ({r['test']}); {r['measured']}"
+            spread = f"{interval_text(r.fillna('')) or '-'} ({r['test']}); {r['measured']}"
         lines.append(f"| {v['claim']} | {SCHEME_NAMES[v['row']]} | {mine} | {spread} | "
                      f"{v['verdict']} ({v['n_ok']}) |")
     return lines
