@@ -13,7 +13,7 @@ scale) and measures CPU time, user + system:
 - Snakemake's own: the main process alone (psutil, sampled every half second until it exits;
   the last sample is at most half a second of CPU short);
 - inside the records: the sum of ``cpu_time_s`` over every run record under results/ (the
-  CPU time of the job's computing part, ``noise_injection.workflow.results.Stopwatch``); a
+  CPU time of the job's computing part, ``noise_injection.base.results.Stopwatch``); a
   record without one counts with its ``wall_time_s`` and is reported.
 
 It prints, per revision, the share of CPU outside the records, (total - inside) / total,

@@ -1,12 +1,12 @@
 """The readability check every figure passes before it is saved
-(noise_injection.workflow.plotting.check_figure): each problem is found, and a clean figure
+(noise_injection.base.plotting.check_figure): each problem is found, and a clean figure
 has none. The smoke run (tests/test_workflow.py) draws every figure through this check."""
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from noise_injection.workflow.plotting import (
+from noise_injection.base.plotting import (
     check_figure,
     geometric_spread,
     save_figure,

@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "noise_injection"
-STAGES = ("finite", "variance", "networks", "injector", "claims", "workflow")
+STAGES = ("finite", "variance", "networks", "injector", "claims", "workflow", "base")
 
 
 def python_blocks(markdown: str) -> list[str]:
@@ -34,6 +34,55 @@ def test_no_module_repeats_its_folders_name():
             assert not module.stem.startswith(folder), f"{module.relative_to(ROOT)} repeats '{folder}'"
         for stage in STAGES:
             assert not module.stem.startswith(f"{stage}_"), f"{module.relative_to(ROOT)}: stage prefix"
+
+
+#: the package's layers, lowest first: a module imports only from its own layer or below, and a
+#: stage never from another stage (noise_injection/base/__init__.py states the same)
+LAYERS = (("base",), ("perturb", "injection", "theory"),
+          ("finite", "variance", "networks", "injector"), ("claims",), ("workflow",))
+RANK = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}
+
+
+def imported_parts(module: Path) -> set[str]:
+    """The top-level parts of noise_injection (``base``, ``claims``, ...) a module imports,
+    function bodies included; the package imports absolutely (a relative import fails)."""
+    parts = set()
+    for node in ast.walk(ast.parse(module.read_text())):
+        assert not getattr(node, "level", 0), f"{module}: a relative import"
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                 else [node.module] if isinstance(node, ast.ImportFrom) else [])
+        for dotted in (name.split(".") for name in names):
+            if dotted[0] == "noise_injection" and len(dotted) > 1:
+                parts.add(dotted[1])
+    return parts
+
+
+def layering_violations(package: Path = PACKAGE) -> list[str]:
+    """Every import of the package that points up a layer or across stages."""
+    found = []
+    for module in sorted(package.rglob("*.py")):
+        own = module.relative_to(package).parts[0].removesuffix(".py")
+        if own == "__init__":
+            continue
+        assert own in RANK, f"{module}: noise_injection/{own} is in no layer of LAYERS"
+        for part in imported_parts(module) - {own}:
+            if RANK[part] > RANK[own] or RANK[part] == RANK[own] == RANK["finite"]:
+                found.append(f"{module.relative_to(package.parent)} imports noise_injection.{part}")
+    return found
+
+
+def test_imports_point_down_the_layers():
+    assert layering_violations() == []
+
+
+def test_the_layering_check_sees_an_upward_and_a_sideways_import(tmp_path):
+    copy = tmp_path / "noise_injection"
+    for folder, text in {"base": "from noise_injection.claims import table\n",
+                         "finite": "from noise_injection.networks.experiments import FIGURES\n"}.items():
+        (copy / folder).mkdir(parents=True)
+        (copy / folder / "m.py").write_text(text)
+    assert layering_violations(copy) == ["noise_injection/base/m.py imports noise_injection.claims",
+                                         "noise_injection/finite/m.py imports noise_injection.networks"]
 
 
 def test_every_rule_script_exists_in_its_stage_folder():

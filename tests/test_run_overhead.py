@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from noise_injection.workflow.results import Stopwatch, make_record, write_json
+from noise_injection.base.results import Stopwatch, make_record, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("run_overhead",

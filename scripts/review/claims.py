@@ -5,8 +5,8 @@ from pathlib import Path
 
 from noise_injection.claims.page import claims_html
 from noise_injection.claims.table import CLAIM_COLUMNS, combine_claims
-from noise_injection.workflow.inputs import read_table
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.inputs import read_table
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 for path in snakemake.input:  # each stage's claims parse and have the columns, or name the file
