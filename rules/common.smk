@@ -118,6 +118,18 @@ def verdict_rates():
         return list(csv.DictReader(fh))
 
 
+def travel_fragile():
+    """The travel measurement's fragile verdicts for this scale (config/travel.yaml, by
+    content: a param of the claims table): its variants, revision and the rows whose verdict
+    word changed on an imitated machine; {} where it measured another scale or none."""
+    from noise_injection.workflow.tolerances import travel
+
+    measured = travel()
+    if measured.get("scale") != config["scale"]:
+        return {}
+    return {key: measured[key] for key in ("revision", "variants", "fragile")}
+
+
 def paper_text():
     """docs/paper.md, by content: a param of the paper page (a path would rerun it in every
     other clone; an input is not found from another working directory)."""

@@ -199,7 +199,9 @@ def travel_table() -> str:
     bare = (f" Measured without a tolerance yet: {', '.join(f'`{f}`' for f in missing)}."
             if missing else "")
     return ("\n" + "\n".join(lines) + f"\n\nTravel {source}.{bare} Fragile quick-scale verdicts "
-            f"(their word changed under another variant): {words or 'none'}.\n")
+            f"(their word changed under another variant): {words or 'none'}"
+            + ("; the quick scale's claims table (results/claims.csv, the claims page) says "
+               "so in their verdict text" if words else "") + ".\n")
 
 
 def overhead_table(overhead: dict | None) -> str:
