@@ -1,5 +1,6 @@
-"""The house: the package mirrors the stages, the README's code runs as printed, and the jobs that
-only aggregate, judge or plot never import torch (each would pay seconds for it)."""
+"""The house: the package mirrors the stages in layers that import downward, the README's code
+runs as printed, and the jobs that only aggregate, judge or plot never import torch or seaborn
+(each would pay seconds for it)."""
 
 import ast
 import re
@@ -133,16 +134,18 @@ def local_rule_scripts() -> list[str]:
 
 
 @pytest.mark.parametrize("script", local_rule_scripts())
-def test_local_jobs_do_not_import_torch(script):
+def test_local_jobs_do_not_import_torch_or_seaborn(script):
     tree = ast.parse((ROOT / script).read_text())
     imports = [ast.unparse(node) for node in tree.body  # module-level, multi-line ones too
                if (isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
                    "noise_injection")) or (isinstance(node, ast.Import) and any(
                    a.name.startswith("noise_injection") for a in node.names))]
     assert imports, f"{script} imports nothing from the library"
-    code = "\n".join(imports) + "\nimport sys\nassert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))[:3]\n"
+    code = "\n".join(imports) + (
+        "\nimport sys\nheavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('torch', 'seaborn'))\nassert not heavy, heavy[:3]\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert proc.returncode == 0, f"{script} imports torch:\n{proc.stderr[-1500:]}"
+    assert proc.returncode == 0, f"{script} imports torch or seaborn:\n{proc.stderr[-1500:]}"
 
 
 def test_local_rule_scripts_are_found():
