@@ -55,7 +55,7 @@ from noise_injection.networks.runs import protocol as experiment_protocol  # noq
 from noise_injection.networks.experiments import DATASET_SHAPES  # noqa: E402
 from noise_injection.networks.train import Trainer, stream_seed  # noqa: E402
 from noise_injection.workflow.config import validate_config  # noqa: E402
-from noise_injection.workflow.results import make_record, write_json  # noqa: E402
+from noise_injection.base.results import make_record, write_json  # noqa: E402
 
 #: epoch benchmark settings: a GPU run, and the dry run's toy sizes
 EPOCHS = {

@@ -53,7 +53,7 @@ from torch.profiler import ProfilerActivity, profile
 from noise_injection.networks.data import ArrayDataset
 from noise_injection.networks.nets import build_model
 from noise_injection.networks.train import Protocol, Trainer, resolve_device
-from noise_injection.workflow.results import make_record, write_json
+from noise_injection.base.results import make_record, write_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from perturb_overhead import AuthorsPerturbation  # noqa: E402

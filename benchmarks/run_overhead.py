@@ -13,7 +13,7 @@ scale) and measures CPU time, user + system:
 - Snakemake's own: the main process alone (psutil, sampled every half second until it exits;
   the last sample is at most half a second of CPU short);
 - inside the records: the sum of ``cpu_time_s`` over every run record under results/ (the
-  CPU time of the job's computing part, ``noise_injection.workflow.results.Stopwatch``); a
+  CPU time of the job's computing part, ``noise_injection.base.results.Stopwatch``); a
   record without one counts with its ``wall_time_s`` and is reported.
 
 It prints, per revision, the share of CPU outside the records, (total - inside) / total,
@@ -45,6 +45,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from noise_injection.base.runlog import STARTUP, TOTAL  # noqa: E402
 from noise_injection.workflow import gallery  # noqa: E402
 
 RECORD = Path("benchmarks/run_overhead.json")
@@ -65,6 +66,24 @@ def records_cpu(results: Path) -> dict:
             inside += float(record["wall_time_s"])
             wall_only += 1
     return {"inside_cpu_s": inside, "records": count, "records_without_cpu_time": wall_only}
+
+
+def logged_cpu(logs: Path) -> dict:
+    """The start-up and whole-job CPU time the job logs under ``logs`` state (the lines of
+    :mod:`noise_injection.base.runlog`), summed, with the number of jobs that logged them;
+    zeros for a revision whose jobs do not log them."""
+    startup = total = 0.0
+    jobs = 0
+    for path in sorted(logs.rglob("*.log")):
+        for line in path.read_text(errors="replace").splitlines():
+            for key in (STARTUP, TOTAL):
+                if f" {key} " in line:
+                    value = float(line.rsplit(key, 1)[1].split()[0])
+                    if key == STARTUP:
+                        startup, jobs = startup + value, jobs + 1
+                    else:
+                        total += value
+    return {"startup_cpu_s": startup, "logged_job_cpu_s": total, "logged_jobs": jobs}
 
 
 def own_cpu(pid: int, until: threading.Event, out: dict) -> None:
@@ -110,13 +129,19 @@ def measure(label: str, revision: str, cores: int, keep: Path | None = None) -> 
         jobs = Counter(line.split("(Rule: ", 1)[1].rstrip(")")
                        for line in log.splitlines() if line.startswith("Finished jobid"))
         inside = records_cpu(clone / "results")
+        logged = logged_cpu(clone / "logs")
     return {"revision": sha, "date": date.today().isoformat(), "cores": cores,
             "wall_s": round(wall, 1), "total_cpu_s": round(total, 1),
             "snakemake_cpu_s": round(sampled["snakemake_cpu_s"], 1),
             "inside_cpu_s": round(inside["inside_cpu_s"], 1), "records": inside["records"],
             "records_without_cpu_time": inside["records_without_cpu_time"],
             "jobs": sum(jobs.values()), "jobs_by_rule": dict(sorted(jobs.items())),
-            "outside_share": round(1 - inside["inside_cpu_s"] / total, 3)}
+            "outside_share": round(1 - inside["inside_cpu_s"] / total, 3),
+            "startup_cpu_s": round(logged["startup_cpu_s"], 1),
+            "logged_job_cpu_s": round(logged["logged_job_cpu_s"], 1),
+            "logged_jobs": logged["logged_jobs"],
+            "starting_share": (round((logged["startup_cpu_s"] + sampled["snakemake_cpu_s"])
+                                     / total, 3) if logged["logged_jobs"] else None)}
 
 
 def main(argv=None) -> int:
@@ -140,7 +165,8 @@ def main(argv=None) -> int:
         print(f"{label} ({r['revision']}): total CPU {r['total_cpu_s']:.0f} s, inside the "
               f"{r['records']} run records {r['inside_cpu_s']:.0f} s, Snakemake itself "
               f"{r['snakemake_cpu_s']:.0f} s, {r['jobs']} jobs; outside / total = "
-              f"{r['outside_share']:.3f}", flush=True)
+              f"{r['outside_share']:.3f}; start-up of {r['logged_jobs']} logged jobs "
+              f"{r['startup_cpu_s']:.0f} s", flush=True)
 
     threads = [threading.Thread(target=one, args=item) for item in runs.items()]
     for thread in threads:

@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from noise_injection.networks.experiments import FIGURES  # noqa: E402
-from noise_injection.workflow.results import _NUMERICS_ENV  # noqa: E402
+from noise_injection.base.results import _NUMERICS_ENV  # noqa: E402
 from noise_injection.workflow.tolerances import close, read_csv_text, tolerances  # noqa: E402
 
 SCALES = {"quick": "config/config.yaml", "smoke": "config/smoke.yaml"}
@@ -572,7 +572,7 @@ def _summary_travel(result: dict) -> dict:
 
 
 def _cpu_model() -> str:
-    from noise_injection.workflow.results import _cpu_model as model
+    from noise_injection.base.results import _cpu_model as model
 
     return model()
 

@@ -34,7 +34,7 @@ from noise_injection.networks.data import load_dataset
 from noise_injection.networks.nets import build_model
 from noise_injection.networks.sweep import level_sigma, loglog_slope, smoothed_excess
 from noise_injection.networks.train import stream_seed
-from noise_injection.workflow.results import provenance, write_json
+from noise_injection.base.results import provenance, write_json
 
 MIRRORS = ["/usr/share/datasets/fashion-mnist"]
 #: The sigma grid of the excess curves (layer-wise std; all weights sigma/sqrt(M)).

@@ -69,7 +69,7 @@ def paper_registry():
     """The registry of the paper's numbers (config/paper_numbers.yaml), by content: a param of
     the claims rules (a changed number reruns them; a path would rerun them in every other
     clone) and the report captions' snakemake.params.paper."""
-    from noise_injection.claims.paper_numbers import registry
+    from noise_injection.base.paper_numbers import registry
 
     return registry()
 
@@ -77,7 +77,7 @@ def paper_registry():
 def verdict_constants():
     """The constants that decide verdicts (config/verdicts.yaml), by content: a param of the
     claims rules, as :func:`paper_registry`."""
-    from noise_injection.claims.constants import constants
+    from noise_injection.base.constants import constants
 
     return constants()
 
@@ -116,6 +116,18 @@ def verdict_rates():
         os.path.join(workflow.basedir, "report", "verdict_calibration.csv")
     ) as fh:
         return list(csv.DictReader(fh))
+
+
+def travel_fragile():
+    """The travel measurement's fragile verdicts for this scale (config/travel.yaml, by
+    content: a param of the claims table): its variants, revision and the rows whose verdict
+    word changed on an imitated machine; {} where it measured another scale or none."""
+    from noise_injection.workflow.tolerances import travel
+
+    measured = travel()
+    if measured.get("scale") != config["scale"]:
+        return {}
+    return {key: measured[key] for key in ("revision", "variants", "fragile")}
 
 
 def paper_text():

@@ -18,6 +18,9 @@ rule claims_table:
     localrule: True
     conda:
         "../envs/analysis.yaml"
+    params:
+        # by content (config/travel.yaml): the rows whose verdict word is fragile at this scale
+        travel=travel_fragile(),
     script:
         "../scripts/review/claims.py"
 

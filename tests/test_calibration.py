@@ -1,5 +1,5 @@
 """Calibration of the verdict rules by simulation under known truths, through the project's
-own functions (noise_injection.claims.calibration: seedrows.judge for rows, verdicts.
+own functions (noise_injection.workflow.calibration: seedrows.judge for rows, verdicts.
 judge_lines for claim lines, the declared comparisons of each scale for whole tables), at the
 configs' seed counts (n = 3, and 5).
 
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from noise_injection.claims import calibration as C
+from noise_injection.workflow import calibration as C
 from noise_injection.claims import verdicts as V
 
 
@@ -170,7 +170,7 @@ def test_magnitude_rarely_misplaces_the_papers_value_when_it_is_the_truth(measur
 
 def test_the_report_and_the_readme_print_the_rates_measured_here(measured):
     """report/verdict_calibration.csv (the "Verdict rules" page) and the README's table-wide
-    rates are what this suite measures (rewrite: python -m noise_injection.claims.calibration
+    rates are what this suite measures (rewrite: python -m noise_injection.workflow.calibration
     write)."""
     cases = list(measured.values())
     assert C.RATES.read_text() == C.rates_table(cases).to_csv(index=False, float_format="%.6g")

@@ -3,7 +3,8 @@ independent value, and the code that uses it reads it from there (not a literal)
 
 import pytest
 
-from noise_injection.claims import constants, finite, variance, verdicts
+from noise_injection.base import constants, intervals
+from noise_injection.claims import finite, variance, verdicts
 from noise_injection.variance import onset
 
 PINNED = {"level": 0.95, "table_alpha": 0.05, "power": 0.8, "noninferiority_alpha": 0.05,
@@ -22,7 +23,7 @@ def test_every_constant_is_pinned_and_explained():
 
 
 def test_the_code_reads_them():
-    assert (verdicts.LEVEL, verdicts.TABLE_ALPHA, verdicts.POWER,
+    assert (intervals.LEVEL, verdicts.TABLE_ALPHA, verdicts.POWER,
             verdicts.NONINFERIORITY_ALPHA) == (0.95, 0.05, 0.8, 0.05)
     assert onset.STALL_FACTOR == variance.OPTIMUM_FACTOR == 1.5
     assert variance.LATE_FRACTION == 0.5

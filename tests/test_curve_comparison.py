@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from noise_injection.claims import curves as C
-from noise_injection.claims import digitized
+from noise_injection.base import digitized
 from noise_injection.claims.verdicts import OPPOSITE, REPRODUCED
 from noise_injection.networks.experiments import compared_experiments
 

@@ -1,12 +1,16 @@
 """The readability check every figure passes before it is saved
-(noise_injection.workflow.plotting.check_figure): each problem is found, and a clean figure
+(noise_injection.base.plotting.check_figure): each problem is found, and a clean figure
 has none. The smoke run (tests/test_workflow.py) draws every figure through this check."""
+
+import subprocess
+import sys
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from noise_injection.workflow.plotting import (
+from noise_injection.base.plotting import (
     check_figure,
     geometric_spread,
     save_figure,
@@ -155,3 +159,22 @@ def test_a_twin_axis_with_its_own_label_passes():
     twin.set_ylabel("")
     assert check_figure(fig) == ["axes 1 (untitled): y axis has no label"]
     plt.close(fig)
+
+
+def test_the_frozen_style_is_seaborns_paper_ticks_theme():
+    """SEABORN_PAPER_TICKS holds exactly what seaborn's theme changes in matplotlib's defaults
+    (its default colour map excepted), checked in a fresh process against seaborn itself."""
+    code = (
+        "import matplotlib; matplotlib.use('Agg')\n"
+        "import matplotlib.pyplot as plt, seaborn as sns\n"
+        "from noise_injection.base.plotting import SEABORN_PAPER_TICKS\n"
+        "defaults = dict(plt.rcParams)\n"
+        "sns.set_theme(context='paper', style='ticks', font_scale=1.1)\n"
+        "theme = {k: v for k, v in plt.rcParams.items() if defaults[k] != v and k != 'image.cmap'}\n"
+        "plt.rcdefaults()\n"
+        "plt.rcParams.update(SEABORN_PAPER_TICKS)\n"
+        "ours = {k: v for k, v in plt.rcParams.items() if defaults[k] != v}\n"
+        "assert ours == theme, sorted(set(ours.items()) ^ set(theme.items()), key=str)[:4]\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr[-1500:]

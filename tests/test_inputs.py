@@ -12,8 +12,8 @@ import pytest
 from noise_injection.networks.experiments import FIGURES, figure_series, settings
 from noise_injection.networks.summary import (CURVE_COLUMNS, SUMMARY_COLUMNS, read_checked,
                                               summarize)
-from noise_injection.workflow.inputs import InputError, read_json, read_npz, read_table
-from noise_injection.workflow.results import write_json, write_npz
+from noise_injection.base.inputs import InputError, read_json, read_npz, read_table
+from noise_injection.base.results import write_json, write_npz
 
 EXPERIMENT = {"sigmas": {"layer": [0.05, 0.1], "all": [0.05, 0.1]}, "plot_sigma": 0.1}
 

@@ -1,5 +1,6 @@
-"""The house: the package mirrors the stages, the README's code runs as printed, and the jobs that
-only aggregate, judge or plot never import torch (each would pay seconds for it)."""
+"""The house: the package mirrors the stages in layers that import downward, the README's code
+runs as printed, and the jobs that only aggregate, judge or plot never import torch or seaborn
+(each would pay seconds for it)."""
 
 import ast
 import re
@@ -11,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "noise_injection"
-STAGES = ("finite", "variance", "networks", "injector", "claims", "workflow")
+STAGES = ("finite", "variance", "networks", "injector", "claims", "workflow", "base")
 
 
 def python_blocks(markdown: str) -> list[str]:
@@ -34,6 +35,55 @@ def test_no_module_repeats_its_folders_name():
             assert not module.stem.startswith(folder), f"{module.relative_to(ROOT)} repeats '{folder}'"
         for stage in STAGES:
             assert not module.stem.startswith(f"{stage}_"), f"{module.relative_to(ROOT)}: stage prefix"
+
+
+#: the package's layers, lowest first: a module imports only from its own layer or below, and a
+#: stage never from another stage (noise_injection/base/__init__.py states the same)
+LAYERS = (("base",), ("perturb", "injection", "theory"),
+          ("finite", "variance", "networks", "injector"), ("claims",), ("workflow",))
+RANK = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}
+
+
+def imported_parts(module: Path) -> set[str]:
+    """The top-level parts of noise_injection (``base``, ``claims``, ...) a module imports,
+    function bodies included; the package imports absolutely (a relative import fails)."""
+    parts = set()
+    for node in ast.walk(ast.parse(module.read_text())):
+        assert not getattr(node, "level", 0), f"{module}: a relative import"
+        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                 else [node.module] if isinstance(node, ast.ImportFrom) else [])
+        for dotted in (name.split(".") for name in names):
+            if dotted[0] == "noise_injection" and len(dotted) > 1:
+                parts.add(dotted[1])
+    return parts
+
+
+def layering_violations(package: Path = PACKAGE) -> list[str]:
+    """Every import of the package that points up a layer or across stages."""
+    found = []
+    for module in sorted(package.rglob("*.py")):
+        own = module.relative_to(package).parts[0].removesuffix(".py")
+        if own == "__init__":
+            continue
+        assert own in RANK, f"{module}: noise_injection/{own} is in no layer of LAYERS"
+        for part in imported_parts(module) - {own}:
+            if RANK[part] > RANK[own] or RANK[part] == RANK[own] == RANK["finite"]:
+                found.append(f"{module.relative_to(package.parent)} imports noise_injection.{part}")
+    return found
+
+
+def test_imports_point_down_the_layers():
+    assert layering_violations() == []
+
+
+def test_the_layering_check_sees_an_upward_and_a_sideways_import(tmp_path):
+    copy = tmp_path / "noise_injection"
+    for folder, text in {"base": "from noise_injection.claims import table\n",
+                         "finite": "from noise_injection.networks.experiments import FIGURES\n"}.items():
+        (copy / folder).mkdir(parents=True)
+        (copy / folder / "m.py").write_text(text)
+    assert layering_violations(copy) == ["noise_injection/base/m.py imports noise_injection.claims",
+                                         "noise_injection/finite/m.py imports noise_injection.networks"]
 
 
 def test_every_rule_script_exists_in_its_stage_folder():
@@ -84,16 +134,18 @@ def local_rule_scripts() -> list[str]:
 
 
 @pytest.mark.parametrize("script", local_rule_scripts())
-def test_local_jobs_do_not_import_torch(script):
+def test_local_jobs_do_not_import_torch_or_seaborn(script):
     tree = ast.parse((ROOT / script).read_text())
     imports = [ast.unparse(node) for node in tree.body  # module-level, multi-line ones too
                if (isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
                    "noise_injection")) or (isinstance(node, ast.Import) and any(
                    a.name.startswith("noise_injection") for a in node.names))]
     assert imports, f"{script} imports nothing from the library"
-    code = "\n".join(imports) + "\nimport sys\nassert 'torch' not in sys.modules, sorted(m for m in sys.modules if m.startswith('torch'))[:3]\n"
+    code = "\n".join(imports) + (
+        "\nimport sys\nheavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('torch', 'seaborn'))\nassert not heavy, heavy[:3]\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert proc.returncode == 0, f"{script} imports torch:\n{proc.stderr[-1500:]}"
+    assert proc.returncode == 0, f"{script} imports torch or seaborn:\n{proc.stderr[-1500:]}"
 
 
 def test_local_rule_scripts_are_found():

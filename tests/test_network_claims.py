@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from noise_injection.claims import paper_numbers as paper
+from noise_injection.base import paper_numbers as paper
 from noise_injection.claims.networks import network_claims
 from noise_injection.claims.table import CLAIM_COLUMNS
 from noise_injection.workflow.config import validate_config

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from noise_injection.claims import paper_numbers as paper
+from noise_injection.base import paper_numbers as paper
 
 ROOT = Path(__file__).resolve().parents[1]
 READERS = [*sorted((ROOT / "noise_injection" / "claims").glob("*.py")),

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from noise_injection.claims import digitized, paper_numbers
+from noise_injection.base import digitized, paper_numbers
 from noise_injection.networks.paper_view import (
     axis_differences,
     digitized_figure,

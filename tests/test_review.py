@@ -4,7 +4,7 @@ timings add up the wall time of the run records."""
 import pandas as pd
 import pytest
 
-from noise_injection.workflow.results import make_record, write_json
+from noise_injection.base.results import make_record, write_json
 from noise_injection.claims.table import CLAIM_COLUMNS, claim_row, combine_claims, interval_text
 from noise_injection.workflow.timings import run_timings, wall_time_behind
 

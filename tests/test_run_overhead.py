@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from noise_injection.workflow.results import Stopwatch, make_record, write_json
+from noise_injection.base.results import Stopwatch, make_record, write_json
 
 ROOT = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("run_overhead",
@@ -50,3 +50,19 @@ def test_the_records_share_sums_their_cpu_time(tmp_path):
     write_json(tmp_path / "networks" / "e" / "summary.json", {"cpu_time_s": 100.0})
     assert run_overhead.records_cpu(tmp_path) == {
         "inside_cpu_s": 1.5 + 0.25 + 2.0, "records": 3, "records_without_cpu_time": 1}
+
+
+def test_a_job_log_states_its_start_up_and_its_whole_cpu_time(tmp_path):
+    """A job that imports for a while (here: spins 0.3 s of CPU before log_to_file) and then
+    works 0.4 s logs a start-up of at least 0.3 s and a whole of at least 0.7 s; the benchmark
+    sums both over the logs."""
+    log = tmp_path / "logs" / "stage" / "job.log"
+    code = (f"{BUSY.format(s=0.3)}\n"
+            f"from noise_injection.base.runlog import log_to_file\n"
+            f"log_to_file({str(log)!r})\n{BUSY.format(s=0.4)}\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+    (tmp_path / "logs" / "other.log").write_text("no CPU lines in a log of an older revision\n")
+    logged = run_overhead.logged_cpu(tmp_path / "logs")
+    assert logged["logged_jobs"] == 1
+    assert 0.3 <= logged["startup_cpu_s"] < 0.3 + 2.0  # plus the interpreter and the imports
+    assert logged["logged_job_cpu_s"] >= logged["startup_cpu_s"] + 0.4 - 0.002  # ms in the log

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from noise_injection.claims.table import mark_fragile
 from noise_injection.workflow import shipped
 from noise_injection.workflow import tolerances as T
 
@@ -118,3 +119,21 @@ def test_shipped_tables_rebuild_within_tolerance_on_an_imitated_avx2_machine():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env={**os.environ, "NPY_DISABLE_CPU_FEATURES": " ".join(off)})
     assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_fragile_rows_are_marked_in_the_claims_table_and_stale_entries_returned():
+    row = {"claim": "C5b", "row": "Fig. 7: layer-wise < GD", "level": "comparison",
+           "setting": "+1 layer; -1 none", "verdict": "inconclusive",
+           "verdict_text": "inconclusive (power 0.3)"}
+    other = {**row, "row": "Fig. 8: layer-wise < GD", "verdict_text": "reproduced"}
+    table = pd.DataFrame([row, other])
+    entry = {**{k: row[k] for k in ("claim", "row", "level", "setting", "verdict")},
+             "seen": {"avx2_machine": "reproduced"}}
+    stale = {**entry, "setting": "+1 layer; -1 all"}  # the same row with another contrast
+    marked, unmatched = mark_fragile(table, [entry, stale], {"avx2_machine": "an AVX2 machine"},
+                                     "docs/travel.md")
+    assert list(marked["verdict_text"]) == [
+        'inconclusive (power 0.3); fragile: reads "reproduced" on an AVX2 machine '
+        "(docs/travel.md)", "reproduced"]
+    assert unmatched == [stale]
+    assert list(table["verdict_text"]) == ["inconclusive (power 0.3)", "reproduced"]

@@ -77,7 +77,7 @@ def test_calibration_is_the_geometric_mean_of_the_target_ratios():
 def test_calibration_uses_the_width_50_panel_only():
     """Out of sample: the targets are the width-50 panel's (registry fig2_small) and nothing
     of the width-300 panel (fig2_large) enters the fit."""
-    from noise_injection.claims import paper_numbers as paper
+    from noise_injection.base import paper_numbers as paper
 
     small = paper.value("fig2_small")
     assert FIG2_TARGETS == {"gd_reff_small": small["gd_effective_risk"],

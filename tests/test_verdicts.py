@@ -6,27 +6,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from noise_injection.base.intervals import paired
 from noise_injection.claims.verdicts import (
-    INCONCLUSIVE,
-    NOT_APPLICABLE,
-    NOT_RUN,
-    OPPOSITE,
-    PARTLY,
-    REPRODUCED,
-    checks_verdict,
-    holm,
-    interval_verdict,
-    noninferiority,
-    one_sided_p,
-    paired,
-    power,
-    power_estimate,
-    judge_lines,
-    line_text,
-    magnitude,
-    seeds_needed,
-    universal_verdict,
-)
+    INCONCLUSIVE, NOT_APPLICABLE, NOT_RUN, OPPOSITE, PARTLY, REPRODUCED, checks_verdict, holm,
+    interval_verdict, noninferiority, one_sided_p, power, power_estimate, judge_lines,
+    line_text, magnitude, seeds_needed, universal_verdict)
 
 A, B = np.array([1.0, 2.5, 3.0, 2.2]), np.array([0.1, 0.4, -0.3, 0.9])
 

@@ -340,7 +340,7 @@ def test_variance_records_carry_the_keys_their_consumers_check(smoke_run):
     """The declared keys (noise_injection.variance.records) are what the producers write: a
     consumer's check can then only fail on a damaged or foreign file."""
     from noise_injection.variance import records
-    from noise_injection.workflow.inputs import read_json
+    from noise_injection.base.inputs import read_json
 
     variance = smoke_run / "results" / "variance"
     expected = {"heatmap.json": records.HEATMAP, "width/*.json": records.WIDTH,
@@ -356,7 +356,7 @@ def test_variance_records_carry_the_keys_their_consumers_check(smoke_run):
 @pytest.mark.slow
 def test_finite_files_carry_the_arrays_their_consumers_check(smoke_run):
     from noise_injection.finite import records
-    from noise_injection.workflow.inputs import read_npz
+    from noise_injection.base.inputs import read_npz
 
     for model, keys in records.DATA.items():
         read_npz(smoke_run / "data" / "finite" / f"{model}.npz", "finite_data", keys)

@@ -1,6 +1,6 @@
 """The paper's appendix curves matched curve for curve (issue 28): our seed curves of an MLP
 experiment against the paper's digitized ones (config/paper_digitized/,
-:mod:`noise_injection.claims.digitized`), with the criterion fixed before the weight-decay-0
+:mod:`noise_injection.base.digitized`), with the criterion fixed before the weight-decay-0
 rerun was looked at (config/verdicts.yaml ``curve_*``).
 
 At each unambiguous digitized iteration x >= ``curve_from`` that lies within our run, our
@@ -25,11 +25,12 @@ import math
 import numpy as np
 import pandas as pd
 
-from noise_injection.claims import digitized
-from noise_injection.claims.constants import constant
+from noise_injection.base import digitized
+from noise_injection.base.constants import constant
 from noise_injection.claims.table import CLAIM_COLUMNS, claim_row
+from noise_injection.base.intervals import LEVEL, paired
 from noise_injection.claims.verdicts import (
-    LEVEL, NOT_APPLICABLE, OPPOSITE, REPRODUCED, line_text, paired, universal_verdict)
+    NOT_APPLICABLE, OPPOSITE, REPRODUCED, line_text, universal_verdict)
 from noise_injection.networks.experiments import digitized_figure
 
 #: The compared metrics, each with its claim letter; "loss": compared in log.

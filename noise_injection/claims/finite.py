@@ -18,9 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from noise_injection.claims import paper_numbers as paper
+from noise_injection.base import paper_numbers as paper
 from noise_injection.claims.table import CLAIM_COLUMNS, claim_row
-from noise_injection.claims.constants import constant
+from noise_injection.base.constants import constant
 from noise_injection.claims.verdicts import (
     INCONCLUSIVE, OPPOSITE, REPRODUCED, line_text, universal_verdict)
 

@@ -8,13 +8,13 @@ table (:func:`noise_injection.claims.verdicts.judge_lines`). Every row tests a s
 paper makes, in the setting where it makes it:
 
 - accuracies (C5a, C5c-C5e, C6a-C6c): the paper's value is its digitized end point where the
-  figure was digitized (App. Figs. 7-10, Fig. 6: :mod:`noise_injection.claims.digitized`, with
+  figure was digitized (App. Figs. 7-10, Fig. 6: :mod:`noise_injection.base.digitized`, with
   its reading error), else the registry's reading (:mod:`noise_injection.claims.
   paper_numbers`); each row cites both;
 - Hessian traces (C5b, C5f, C6d): the order of the schemes that each figure itself shows,
   pair by pair: App. Figs. 7-10 over the last ``trace_order_window`` of their iterations
-  (:func:`~noise_injection.claims.digitized.trace_order`), Fig. 11 as the registry reads it,
-  Fig. 6 at each sigma (:func:`~noise_injection.claims.digitized.trace_order_at`); the
+  (:func:`~noise_injection.base.digitized.trace_order`), Fig. 11 as the registry reads it,
+  Fig. 6 at each sigma (:func:`~noise_injection.base.digitized.trace_order_at`); the
   wide-MLP rows where all-weights noise lies above (C5f) only at the paper's width. The
   paper's traces sum an adaptive number of probes, so only orders are compared: their power
   and magnitude read "not comparable". C6c's trace row tests the text's "sharp increase" at
@@ -37,10 +37,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from noise_injection.claims import digitized
-from noise_injection.claims import paper_numbers as paper
+from noise_injection.base import digitized
+from noise_injection.base import paper_numbers as paper
 from noise_injection.claims import seedrows
-from noise_injection.claims.constants import constant
+from noise_injection.base.constants import constant
 from noise_injection.claims.table import CLAIM_COLUMNS, claim_row
 from noise_injection.claims.verdicts import (
     NOT_APPLICABLE, NOT_RUN, judge_lines, line_text, magnitude)

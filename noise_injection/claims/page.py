@@ -28,7 +28,7 @@ import pandas as pd
 
 from noise_injection.claims.table import VERDICT_COLORS, interval_text
 from noise_injection.claims.verdicts import NOT_APPLICABLE, NOT_RUN, REPRODUCED
-from noise_injection.workflow.htmltable import page
+from noise_injection.base.htmltable import page
 
 #: The verdicts of rows that did not run at this scale.
 SKIPPED = (NOT_RUN, NOT_APPLICABLE)

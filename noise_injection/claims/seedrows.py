@@ -3,7 +3,7 @@
 A row is a contrast sum_i c_i x_i over settings (experiment, scheme, sigma, metric).
 :func:`judge` computes its interval and verdict from an array of seed values, vectorised over
 leading axes (one row of the claims table, or thousands of simulated tables in
-:mod:`noise_injection.claims.calibration`, go through the same code).
+:mod:`noise_injection.workflow.calibration`, go through the same code).
 
 Scale: a positive, right-skewed metric (:data:`LOG_METRICS`: the Hessian trace, the losses)
 enters as its logarithm, so the contrast of two settings is the per-seed log ratio and the
@@ -13,7 +13,7 @@ a t test on raw traces is not calibrated at 3 seeds (a skewed arm's mean is usua
 underestimated). A non-positive trace estimate (Hutchinson noise) has no logarithm and is left
 out like an unfinished run.
 
-Test (:func:`~noise_injection.claims.verdicts.paired`), fixed before any result: the paired t
+Test (:func:`~noise_injection.base.intervals.paired`), fixed before any result: the paired t
 on the per-seed contrasts over the seeds finished in every setting of the row (the schemes of
 one experiment share each seed's init, subset and data order); across experiments (C5d),
 paired within each experiment, then Welch across them with the conservative df. Fewer than 2
@@ -38,10 +38,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from noise_injection.claims.constants import constant
+from noise_injection.base.constants import constant
+from noise_injection.base.intervals import LEVEL, paired
 from noise_injection.claims.verdicts import (
-    INCONCLUSIVE, LEVEL, NONINFERIORITY_ALPHA, OPPOSITE, POWER, REPRODUCED, interval_verdict,
-    noninferiority, one_sided_p, paired, power_estimate, seeds_needed, sigma_bounds)
+    INCONCLUSIVE, NONINFERIORITY_ALPHA, OPPOSITE, POWER, REPRODUCED, interval_verdict,
+    noninferiority, one_sided_p, power_estimate, seeds_needed, sigma_bounds)
 
 #: Sign of the bad end of each metric: where a diverged run lies.
 BAD = {"test_acc": -1, "test_acc_peak": -1, "hessian_trace": +1, "train_loss": +1,

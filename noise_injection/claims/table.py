@@ -106,6 +106,27 @@ def combine_tables(tables) -> pd.DataFrame:
     return table.iloc[order.argsort(kind="stable")].reset_index(drop=True)
 
 
+def mark_fragile(table: pd.DataFrame, fragile, variants: dict, source: str):
+    """The combined table with every row whose verdict word changed on an imitated machine
+    (``fragile``: dicts with claim, row, level, setting, verdict and ``seen``, the word per
+    variant, as benchmarks/travel.py lists them) marked at the end of its verdict_text:
+    '; fragile: reads "reproduced" on an AVX2 machine (...) (<source>)'. A row matches on claim,
+    row, level and setting. Returns the marked table and the entries no row matched (a travel
+    measurement older than the table's rows)."""
+    table = table.copy()
+    unmatched = []
+    for entry in fragile:
+        hit = ((table["claim"] == entry["claim"]) & (table["row"] == entry["row"])
+               & (table["level"] == entry["level"]) & (table["setting"] == entry["setting"]))
+        if not hit.any():
+            unmatched.append(entry)
+            continue
+        seen = ", ".join(f'reads "{word}" on {variants.get(variant, variant)}'
+                         for variant, word in entry["seen"].items())
+        table.loc[hit, "verdict_text"] += f"; fragile: {seen} ({source})"
+    return table, unmatched
+
+
 def interval_text(row) -> str:
     """A row's estimate and interval at 3 significant digits with the interval's level:
     '+2.1 [+0.4, +3.8] (95 %)' for a difference, 'r [low, high] (95 %)', unsigned, for a ratio

@@ -13,15 +13,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from noise_injection.claims import paper_numbers as paper
+from noise_injection.base import paper_numbers as paper
 from noise_injection.claims.table import CLAIM_COLUMNS, claim_row
-from noise_injection.claims.constants import constant
+from noise_injection.base.constants import constant
 from noise_injection.claims.verdicts import (
     NOT_RUN, checks_verdict, line_text, universal_verdict)
 from noise_injection.variance import records
 from noise_injection.variance.fits import fit_loglog
 from noise_injection.variance.onset import STALL_FACTOR, measured_onset
-from noise_injection.workflow.inputs import read_json
+from noise_injection.base.inputs import read_json
 
 CLAIM = "C4"
 STATEMENT = ("all-weights noise makes the smoothed loss and gradient noise grow with width; "

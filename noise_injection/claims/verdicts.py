@@ -3,11 +3,11 @@
 A claim row compares settings declared before any result: a contrast sum_i c_i x_i of seed
 values (x the metric, or its logarithm for a positive, skewed metric such as the Hessian
 trace: see :mod:`noise_injection.claims.seedrows`). Its two-sided ``LEVEL`` t interval
-(:func:`paired`) is on the per-seed contrasts d_s = sum_i c_i x_is over the seeds finished in
-every setting (the settings of one experiment share each seed's initialization, subset and
-data order): mean(d) +- t_{n-1} sd(d) / sqrt(n); a contrast across experiments (C5d) pairs
-within each experiment and adds the experiments' means, with Welch's standard error and the
-smallest experiment's n - 1 as df (conservative).
+(:func:`noise_injection.base.intervals.paired`) is on the per-seed contrasts
+d_s = sum_i c_i x_is over the seeds finished in every setting (the settings of one experiment
+share each seed's initialization, subset and data order): mean(d) +- t_{n-1} sd(d) / sqrt(n);
+a contrast across experiments (C5d) pairs within each experiment and adds the experiments'
+means, with Welch's standard error and the smallest experiment's n - 1 as df (conservative).
 
 Verdicts (:data:`VERDICTS`): "reproduced" if the interval excludes 0 in the paper's direction,
 "opposite" if the other way, "inconclusive" if it covers 0 (or none exists), "not run at this
@@ -24,7 +24,7 @@ did not run. Power (:func:`power`) is the probability that the row's test reads
 "reproduced" at a given true effect and spread; the printed power (:func:`power_estimate`)
 is its median-unbiased estimate from our seed spread with an exact interval.
 Every function takes numpy arrays (vectorised over leading axes) so that the calibration
-(:mod:`noise_injection.claims.calibration`) simulates thousands of tables through them.
+(:mod:`noise_injection.workflow.calibration`) simulates thousands of tables through them.
 Constants: config/verdicts.yaml.
 """
 
@@ -33,7 +33,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from noise_injection.claims.constants import constant
+from noise_injection.base.constants import constant
+from noise_injection.base.intervals import LEVEL, paired
 
 REPRODUCED, OPPOSITE, INCONCLUSIVE, NOT_RUN, NOT_APPLICABLE = (
     "reproduced", "opposite", "inconclusive", "not run at this scale",
@@ -41,46 +42,8 @@ REPRODUCED, OPPOSITE, INCONCLUSIVE, NOT_RUN, NOT_APPLICABLE = (
 #: A claim line whose every setting run reads reproduced while declared settings did not run.
 PARTLY = "reproduced in the settings run"
 VERDICTS = (REPRODUCED, PARTLY, OPPOSITE, INCONCLUSIVE, NOT_RUN, NOT_APPLICABLE)
-LEVEL, TABLE_ALPHA = constant("level"), constant("table_alpha")
+TABLE_ALPHA = constant("table_alpha")
 NONINFERIORITY_ALPHA, POWER = constant("noninferiority_alpha"), constant("power")
-
-
-def _interval(estimate, se, df, level):
-    half = stats.t.ppf(0.5 + level / 2, df) * se
-    return {"estimate": estimate, "se": se, "df": df, "low": estimate - half,
-            "high": estimate + half}
-
-
-def paired(*groups, level: float = LEVEL) -> dict:
-    """t interval of a contrast from per-seed contrasts, one array per experiment (last axis
-    = seeds; NaN = a seed not finished in every setting of the contrast, left out).
-
-    One experiment (the paired t): d_s, s = 1..n, mean(d) +- t_{n-1} sd(d) / sqrt(n).
-    Several (C5d, seeds paired within each experiment, experiments independent): the sum of
-    the experiments' means, se^2 = sum_j sd_j^2 / n_j (Welch's), and df = min_j n_j - 1: the
-    Welch statistic referred to t with the smallest group's df is conservative for every
-    ratio of the experiments' variances (Mickey and Brown 1966), which Satterthwaite's df is
-    not at n = 3. ``n`` is min_j n_j; below 2 there is no interval (NaN). Also returns each
-    experiment's sd and number of pairs (last axis), from which the printed power is
-    estimated."""
-    stats_ = [_finished(np.asarray(d, dtype=float)) for d in groups]
-    n = np.min([k for _, _, k in stats_], axis=0)
-    estimate = sum(m for m, _, _ in stats_)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        se = np.sqrt(sum(s**2 / k for _, s, k in stats_))
-    df = np.where(n > 1, n - 1.0, np.nan)
-    return {**_interval(estimate, np.where(n > 1, se, np.nan), df, level), "n": n,
-            "sd": np.stack([s for _, s, _ in stats_], -1),
-            "pairs": np.stack([k for _, _, k in stats_], -1)}
-
-
-def _finished(d):
-    """Mean, sd (ddof 1; NaN below 2) and count of the non-NaN entries over the last axis."""
-    n = (~np.isnan(d)).sum(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.nansum(d, -1) / n
-        var = np.nansum((d - mean[..., None]) ** 2, -1) / (n - 1)
-    return mean, np.where(n > 1, np.sqrt(np.maximum(var, 0)), np.nan), n
 
 
 def interval_verdict(low, high, direction):

@@ -5,7 +5,7 @@ Input: the onsets of :func:`noise_injection.networks.onsets.onsets` (per width, 
 seed; sigma = layer-wise std, all-weights noise sigma/sqrt(M)). Logs are natural logs.
 
 - W1, per width: the paired log ratio r_s = log sigma*_layer - log sigma*_all over the seeds
-  with both onsets measured, t interval at the table's level (:func:`verdicts.paired`),
+  with both onsets measured, t interval at the table's level (:func:`intervals.paired`),
   "reproduced" when it lies above 0; the line is the intersection-union over widths with Holm
   for "opposite" (:func:`verdicts.universal_verdict`). A seed with a censored onset whose
   bound fixes the sign of r_s (e.g. layer-wise above the grid, all-weights measured: r_s > 0)
@@ -34,13 +34,14 @@ import math
 import numpy as np
 import pandas as pd
 
-from noise_injection.claims import digitized
-from noise_injection.claims import paper_numbers as paper
-from noise_injection.claims.constants import constant
+from noise_injection.base import digitized
+from noise_injection.base import paper_numbers as paper
+from noise_injection.base.constants import constant
 from noise_injection.claims.table import CLAIM_COLUMNS, claim_row
+from noise_injection.base.intervals import LEVEL, paired
 from noise_injection.claims.verdicts import (
-    INCONCLUSIVE, LEVEL, OPPOSITE, REPRODUCED, interval_verdict, judge_lines, line_text,
-    one_sided_p, paired, universal_verdict)
+    INCONCLUSIVE, OPPOSITE, REPRODUCED, interval_verdict, judge_lines, line_text, one_sided_p,
+    universal_verdict)
 from noise_injection.networks import onsets as O
 from noise_injection.networks.experiments import SWEEP_TABLES
 from noise_injection.networks.sweep import MEAN_FIELD_SLOPES
@@ -95,7 +96,7 @@ def w1_core(ratios, signs, level: float = LEVEL):
 
 
 def _paired_finished(values, level):
-    """:func:`verdicts.paired` over the finite entries of the last axis (each leading index
+    """:func:`intervals.paired` over the finite entries of the last axis (each leading index
     may keep a different number)."""
     values = np.asarray(values, dtype=float)
     if np.isfinite(values).all():

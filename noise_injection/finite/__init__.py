@@ -10,7 +10,7 @@ __all__ = ["fit_lasso_pgd", "fit_group_lasso_pgd", "fit_nuclear_pgd"]
 
 def __getattr__(name):
     if name in __all__:
-        from . import pgd
+        from noise_injection.finite import pgd
 
         return getattr(pgd, name)
     raise AttributeError(f"module 'noise_injection.finite' has no attribute {name!r}")

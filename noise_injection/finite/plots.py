@@ -7,7 +7,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, legend_beside
+from noise_injection.base.plotting import SCHEME_COLORS, SCHEME_LABELS, legend_beside
 
 
 def path_panel(ax, sigmas, pgd_values, path_sigmas, path_values, ylabel: str,

@@ -1,5 +1,5 @@
 """The arrays of the finite stage's files that its consumers read. Each consumer reads a file
-with ``workflow.inputs.read_npz(path, rule, KEYS)``, so a file that lacks one stops the job
+with ``base.inputs.read_npz(path, rule, KEYS)``, so a file that lacks one stops the job
 naming the file, the missing arrays and the rule that rebuilds it."""
 
 #: data/finite/<model>.npz, per model

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from noise_injection.claims.verdicts import LEVEL, paired
+from noise_injection.base.intervals import LEVEL, paired
 
 #: Final test accuracy (%) a diverged run counts as: chance level of the 10 classes.
 CHANCE_ACC = 100.0 / 10

@@ -1,5 +1,5 @@
 """The paper beside ours in the network figures (Figs. 3-12): which of the paper's figures read
-off its PDF (config/paper_digitized/, :mod:`noise_injection.claims.digitized`) shows an
+off its PDF (config/paper_digitized/, :mod:`noise_injection.base.digitized`) shows an
 experiment's runs, whether our runs can share its axes, its points with their reading error,
 and the typed readings (config/paper_numbers.yaml) of the figures that were not digitized,
 as points at a known iteration or epoch.
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from noise_injection.claims import digitized, paper_numbers
+from noise_injection.base import digitized, paper_numbers
 from noise_injection.networks.experiments import FIGURES
 
 PAPER_CONFIG = Path(__file__).resolve().parents[2] / "config" / "paper.yaml"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from noise_injection.networks.experiments import METRICS, run_stem, sigma_label
-from noise_injection.workflow.inputs import input_error, read_json, read_npz, read_table, \
+from noise_injection.base.inputs import input_error, read_json, read_npz, read_table, \
     require_rows
 
 
@@ -98,7 +98,7 @@ FINAL_COLUMNS = ("scheme", "sigma", "seed", "metric", "status", "value")
 def read_checked(path, columns, series, metrics) -> pd.DataFrame:
     """curves.csv or summary.csv of one experiment (rule aggregate_network), checked: the
     ``columns`` and a row for every (scheme, sigma) of ``series`` and metric of ``metrics``;
-    :class:`~noise_injection.workflow.inputs.InputError` naming the file and what is missing
+    :class:`~noise_injection.base.inputs.InputError` naming the file and what is missing
     otherwise."""
     table = read_table(path, "aggregate_network", columns)
     require_rows(table, path, [{"scheme": scheme, "sigma": float(sigma), "metric": metric}

@@ -26,8 +26,8 @@ import math
 import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 
-from noise_injection.claims import paper_numbers
-from noise_injection.claims.constants import constant
+from noise_injection.base import paper_numbers
+from noise_injection.base.constants import constant
 from noise_injection.theory import linear_effective_risk_minimum
 
 #: A run "reaches the optimum" when its late R_eff is within this factor of min R_eff (the

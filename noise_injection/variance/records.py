@@ -1,5 +1,5 @@
 """The keys of the variance stage's result records that its consumers read. Each consumer reads
-a record with ``workflow.inputs.read_json(path, rule, KEYS)``, so a record that lacks one
+a record with ``base.inputs.read_json(path, rule, KEYS)``, so a record that lacks one
 stops the job naming the file, the missing keys and the rule that rebuilds it. No torch here.
 """
 

@@ -22,7 +22,7 @@ import yaml
 
 from noise_injection.networks.experiments import EXPERIMENTS
 from noise_injection.workflow.generated import sync_files
-from noise_injection.workflow.htmltable import table_page
+from noise_injection.base.htmltable import table_page
 
 ROOT = Path(__file__).resolve().parents[2]
 FIELDS = ("id", "scale", "figures", "paper", "ours", "why", "keys")

@@ -199,7 +199,9 @@ def travel_table() -> str:
     bare = (f" Measured without a tolerance yet: {', '.join(f'`{f}`' for f in missing)}."
             if missing else "")
     return ("\n" + "\n".join(lines) + f"\n\nTravel {source}.{bare} Fragile quick-scale verdicts "
-            f"(their word changed under another variant): {words or 'none'}.\n")
+            f"(their word changed under another variant): {words or 'none'}"
+            + ("; the quick scale's claims table (results/claims.csv, the claims page) says "
+               "so in their verdict text" if words else "") + ".\n")
 
 
 def overhead_table(overhead: dict | None) -> str:
@@ -209,18 +211,26 @@ def overhead_table(overhead: dict | None) -> str:
         return ("\nNot measured for this revision (`python benchmarks/run_overhead.py` "
                 "measures it).\n")
     lines = ["| run | revision, date | jobs | total CPU (s) | inside the run records (s) | "
-             "Snakemake itself (s) | outside / total |", "| --- | --- | ---: | ---: | ---: | "
-             "---: | ---: |"]
+             "Snakemake itself (s) | outside / total | jobs' start-up (s) | starting / total |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for label, r in overhead["runs"].items():
+        logged = bool(r.get("logged_jobs"))
+        startup = (f"{r['startup_cpu_s']:.0f} ({r['logged_jobs']} jobs)" if logged
+                   else "not logged")
+        starting = f"{r['starting_share']:.2f}" if logged else "-"
         lines.append(f"| {label} | {r['revision']}, {r['date']} | {r['jobs']} | "
                      f"{r['total_cpu_s']:.0f} | {r['inside_cpu_s']:.0f} | "
-                     f"{r['snakemake_cpu_s']:.0f} | **{r['outside_share']:.2f}** |")
+                     f"{r['snakemake_cpu_s']:.0f} | **{r['outside_share']:.2f}** | {startup} | "
+                     f"{starting} |")
     cores = {r["cores"] for r in overhead["runs"].values()}
     note = (f"`snakemake --cores {'/'.join(map(str, sorted(cores)))}`, "
             + ("the runs side by side" if overhead["parallel"] else "one run after the other")
             + f"; {sum(r['records'] for r in overhead['runs'].values())} run records in all, "
             f"{sum(r['records_without_cpu_time'] for r in overhead['runs'].values())} of them "
-            "counted by their wall time")
+            "counted by their wall time; a job's start-up is the CPU it spent before its first "
+            "line of work (interpreter, Snakemake's preamble, imports), as its log states, and "
+            "starting / total adds Snakemake's own CPU to it: the jobs without a run record "
+            "(figures, claims, pages) spend the rest of the outside share working")
     return "\n" + "\n".join(lines) + f"\n\n({note}.)\n"
 
 

@@ -43,7 +43,7 @@ from noise_injection.networks.experiments import (compared_experiments, configur
 from noise_injection.networks.summary import read_runs, seed_finals, summarize
 from noise_injection.workflow.config import load_config_file, validate_config
 from noise_injection.workflow.generated import sync_files
-from noise_injection.workflow.results import git_revision, library_versions, write_json
+from noise_injection.base.results import git_revision, library_versions, write_json
 from noise_injection.workflow.tolerances import table_differences, tolerance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -298,7 +298,7 @@ def rebuild_tables(dest: Path = SHIPPED, config: str = CONFIG) -> dict[str, pd.D
     variance stages' claims (finite_claims, variance_claims) and the combined claims table
     (claims_table), all with the configuration the run used (``dest/cpu.yaml``; this
     checkout's config/cpu.yaml for a folder without one)."""
-    from noise_injection.claims.constants import constant
+    from noise_injection.base.constants import constant
     from noise_injection.claims.curves import curve_tables
     from noise_injection.claims.networks import network_claims
     from noise_injection.claims.width_sweep import sweep_tables
@@ -341,7 +341,7 @@ def _stage_claims(dest: Path, cfg: dict, network: list[pd.DataFrame]) -> dict:
     from noise_injection.claims.finite import claims_table as finite_claims
     from noise_injection.claims.table import combine_tables
     from noise_injection.claims.variance import claims_from_results
-    from noise_injection.workflow.inputs import read_table
+    from noise_injection.base.inputs import read_table
 
     results = Path(dest) / "results"
     tables = {}

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from noise_injection.claims import paper_numbers as paper
+from noise_injection.base import paper_numbers as paper
 from noise_injection.claims.table import interval_text
-from noise_injection.claims.verdicts import LEVEL
+from noise_injection.base.intervals import LEVEL
 from noise_injection.claims.width_sweep import FIG3_WIDTH
 from noise_injection.networks.experiments import DATASET_SHAPES, swept
 from noise_injection.workflow.shipped import (ROOT, SHIPPED, VARIANT, VARIANT_EXPERIMENT,

@@ -1,5 +1,5 @@
 """Wall time and status of the runs behind the figures, read from their run records (every
-JSON with provenance that :mod:`noise_injection.workflow.results` writes)."""
+JSON with provenance that :mod:`noise_injection.base.results` writes)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 and its tested rows (objective gap, parameter error) -> results/finite/claims.csv."""
 
 from noise_injection.claims.finite import claims_table
-from noise_injection.workflow.inputs import read_table
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.inputs import read_table
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 table = claims_table(read_table(snakemake.input[0]), snakemake.params.cfg,

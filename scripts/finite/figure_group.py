@@ -5,10 +5,10 @@ import numpy as np
 
 from noise_injection.finite.structure import structures
 from noise_injection.finite.plots import contrast_panel, path_panel
-from noise_injection.workflow.plotting import save_figure, use_style
+from noise_injection.base.plotting import save_figure, use_style
 from noise_injection.finite import records
-from noise_injection.workflow.inputs import read_npz
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.inputs import read_npz
+from noise_injection.base.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
 data = read_npz(snakemake.input.data, "finite_data", records.DATA["group_lasso"])

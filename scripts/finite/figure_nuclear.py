@@ -6,10 +6,10 @@ from matplotlib.ticker import MaxNLocator
 
 from noise_injection.finite.structure import active, structures
 from noise_injection.finite.plots import path_panel
-from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, legend_beside, save_figure, use_style
+from noise_injection.base.plotting import SCHEME_COLORS, SCHEME_LABELS, legend_beside, save_figure, use_style
 from noise_injection.finite import records
-from noise_injection.workflow.inputs import read_npz
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.inputs import read_npz
+from noise_injection.base.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
 tol = snakemake.params.cfg["structure_tol"]

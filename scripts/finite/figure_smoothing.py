@@ -2,9 +2,9 @@
 
 import matplotlib.pyplot as plt
 
-from noise_injection.workflow.plotting import SCHEME_COLORS, legend_beside, save_figure, use_style
-from noise_injection.workflow.inputs import read_table
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.plotting import SCHEME_COLORS, legend_beside, save_figure, use_style
+from noise_injection.base.inputs import read_table
+from noise_injection.base.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
 table = read_table(snakemake.input[0])

@@ -3,8 +3,8 @@
 import numpy as np
 
 from noise_injection.finite.pgd import pgd_path
-from noise_injection.workflow.results import Stopwatch, make_record, write_json, write_npz
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.results import Stopwatch, make_record, write_json, write_npz
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 cfg, model = snakemake.params.cfg, snakemake.wildcards.model

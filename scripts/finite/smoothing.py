@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 
 from noise_injection.finite.pgd import build_model
-from noise_injection.workflow.results import Stopwatch, make_record, write_json
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.results import Stopwatch, make_record, write_json
+from noise_injection.base.runlog import log_to_file
 from noise_injection.finite.smoothing import random_point, smoothing_check
 
 log = log_to_file(snakemake.log[0])

@@ -4,8 +4,8 @@ import pandas as pd
 
 from noise_injection.finite.compare import summary_rows
 from noise_injection.finite import records
-from noise_injection.workflow.inputs import read_npz
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.inputs import read_npz
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 cfg = snakemake.params.cfg

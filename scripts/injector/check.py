@@ -1,8 +1,8 @@
 """Rule injector_check: measure the injector's statistics and write the result JSON."""
 
 from noise_injection.injector.check import injector_statistics
-from noise_injection.workflow.runlog import log_to_file
-from noise_injection.workflow.results import Stopwatch, make_record, write_json
+from noise_injection.base.runlog import log_to_file
+from noise_injection.base.results import Stopwatch, make_record, write_json
 
 log = log_to_file(snakemake.log[0])
 

@@ -4,7 +4,7 @@ finals.csv (each run's final value and status, for the paired claims).
 Every run file is checked first (:func:`summary.read_runs`)."""
 
 from noise_injection.networks.summary import read_runs, seed_finals, summarize
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 

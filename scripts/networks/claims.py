@@ -6,7 +6,7 @@ setting (plain (S)GD included) and metric; a missing one stops the job naming th
 from noise_injection.networks.experiments import METRICS, configured, settings
 from noise_injection.claims.networks import network_claims
 from noise_injection.networks.summary import FINAL_COLUMNS, read_checked
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 

@@ -6,7 +6,7 @@ App. Figs. 7-10 (noise_injection.claims.curves; the criterion: config/verdicts.y
 from noise_injection.claims.curves import curve_tables
 from noise_injection.networks.experiments import run_paths
 from noise_injection.networks.summary import read_runs
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 networks = snakemake.config["networks"]

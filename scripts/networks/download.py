@@ -6,8 +6,8 @@ lists, per file, the path read and its SHA-256 and content SHA-256 (JSON)."""
 from pathlib import Path
 
 from noise_injection.networks.data import load_dataset
-from noise_injection.workflow.results import write_json
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.results import write_json
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 name = snakemake.wildcards.dataset

@@ -39,7 +39,7 @@ from noise_injection.networks.paper_view import (
 )
 from noise_injection.networks.summary import CURVE_COLUMNS, SUMMARY_COLUMNS, read_checked, \
     read_runs
-from noise_injection.workflow.plotting import (
+from noise_injection.base.plotting import (
     PAPER_STYLE,
     SCHEME_COLORS,
     SCHEME_LABELS,
@@ -52,7 +52,7 @@ from noise_injection.workflow.plotting import (
     save_figure,
     use_style,
 )
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 

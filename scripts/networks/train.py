@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 
 from noise_injection.networks.runs import final_metrics, history_arrays, train_run
-from noise_injection.workflow.results import make_record, write_json, write_npz
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.results import make_record, write_json, write_npz
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -9,7 +9,7 @@ from pathlib import Path
 from noise_injection.claims.width_sweep import sweep_tables
 from noise_injection.networks.experiments import METRICS, SWEEP_TABLES, settings, sweep_epochs, swept
 from noise_injection.networks.summary import FINAL_COLUMNS, read_checked
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 networks = snakemake.config["networks"]

@@ -18,10 +18,10 @@ from noise_injection.networks.onsets import ABOVE, BELOW, DROP_COLUMNS, FIT_COLU
 from noise_injection.networks.summary import read_checked
 from noise_injection.networks.summary import SUMMARY_COLUMNS as RUN_SUMMARY_COLUMNS
 from noise_injection.networks.sweep import MEAN_FIELD_SLOPES
-from noise_injection.workflow.inputs import read_table
-from noise_injection.workflow.plotting import (SCHEME_COLORS, SCHEME_LABELS, legend_below,
+from noise_injection.base.inputs import read_table
+from noise_injection.base.plotting import (SCHEME_COLORS, SCHEME_LABELS, legend_below,
                                                save_figure, use_style)
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 networks = snakemake.config["networks"]

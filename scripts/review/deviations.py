@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from noise_injection.workflow.deviations import RST_TITLE, html_page, load_deviations
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 data = load_deviations()  # config/deviations.yaml of this checkout (the rule's params hold it)

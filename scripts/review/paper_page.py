@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from noise_injection.workflow.htmltable import markdown_page
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.htmltable import markdown_page
+from noise_injection.base.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
 text = snakemake.params.text

@@ -1,7 +1,7 @@
 """Rule run_timings: wall time and status of every run record under results/."""
 
 from noise_injection.workflow.timings import run_timings
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 table = run_timings("results")

@@ -1,15 +1,15 @@
 """Rule verdict_rules_page: the constants that decide verdicts (config/verdicts.yaml) and the
 rates the calibration suite measures (report/verdict_calibration.csv, written by
-``python -m noise_injection.claims.calibration write`` and checked by
+``python -m noise_injection.workflow.calibration write`` and checked by
 tests/test_calibration.py) as HTML tables; the rules themselves are the page's caption
 (report/verdict_rules.rst)."""
 
 import html
 from pathlib import Path
 
-from noise_injection.claims.constants import constants
-from noise_injection.workflow.htmltable import page, table_html
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.constants import constants
+from noise_injection.base.htmltable import page, table_html
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 entries = constants()  # config/verdicts.yaml of this checkout (the rule's params hold it)

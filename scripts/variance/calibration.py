@@ -8,8 +8,8 @@ import math
 from noise_injection.variance.onset import FIG2_TARGETS, calibrate_sigma
 from noise_injection.variance.study import stage_data
 from noise_injection.variance import records
-from noise_injection.workflow.results import Stopwatch, make_record, read_json, write_json
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.results import Stopwatch, make_record, read_json, write_json
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 clock = Stopwatch()

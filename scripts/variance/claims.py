@@ -1,7 +1,7 @@
 """Rule variance_claims: results/variance/claims.csv (claim C4) from the stage's results."""
 
 from noise_injection.claims.variance import claims_from_results
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 table = claims_from_results(snakemake.input.heatmap, snakemake.input.width,

@@ -4,8 +4,8 @@ import numpy as np
 
 from noise_injection.variance.dynamics import record_iterations, run_dynamics
 from noise_injection.variance import records
-from noise_injection.workflow.results import Stopwatch, make_record, read_json, write_json
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.results import Stopwatch, make_record, read_json, write_json
+from noise_injection.base.runlog import log_to_file
 from noise_injection.theory import linear_effective_risk_minimum
 from noise_injection.variance.study import stage_data
 

@@ -11,9 +11,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 
-from noise_injection.claims import paper_numbers
+from noise_injection.base import paper_numbers
 from noise_injection.variance import records
-from noise_injection.workflow.plotting import (
+from noise_injection.base.plotting import (
     SCHEME_COLORS,
     SCHEME_LABELS,
     SPREAD,
@@ -22,8 +22,8 @@ from noise_injection.workflow.plotting import (
     save_figure,
     use_style,
 )
-from noise_injection.workflow.results import read_json
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.results import read_json
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 runs = sorted((read_json(p, "variance_dynamics", records.DYNAMICS)

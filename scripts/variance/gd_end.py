@@ -3,8 +3,8 @@ its risk and R_eff penalty per seed, for the calibration and the stall predictio
 
 from noise_injection.variance.dynamics import gd_end_point
 from noise_injection.variance.study import stage_data
-from noise_injection.workflow.results import Stopwatch, make_record, write_json
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.results import Stopwatch, make_record, write_json
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 dyn = snakemake.params.dynamics

@@ -2,8 +2,8 @@
 
 import torch
 
-from noise_injection.workflow.results import Stopwatch, make_record, write_json
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.results import Stopwatch, make_record, write_json
+from noise_injection.base.runlog import log_to_file
 from noise_injection.variance.study import heatmap, stage_data
 
 log = log_to_file(snakemake.log[0])

@@ -7,8 +7,8 @@ from noise_injection.variance.dynamics import record_iterations
 from noise_injection.variance.onset import predicted_onset
 from noise_injection.variance.study import stage_data, stall_sweep
 from noise_injection.variance import records
-from noise_injection.workflow.results import Stopwatch, make_record, read_json, write_json
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.results import Stopwatch, make_record, read_json, write_json
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 dyn, stall = snakemake.params.dynamics, snakemake.params.stall

@@ -9,10 +9,10 @@ from matplotlib.ticker import NullFormatter
 
 from noise_injection.claims.variance import stall_summary
 from noise_injection.variance.onset import STALL_FACTOR
-from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, save_figure, use_style
+from noise_injection.base.plotting import SCHEME_COLORS, SCHEME_LABELS, save_figure, use_style
 from noise_injection.variance import records
-from noise_injection.workflow.results import read_json
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.results import read_json
+from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
 DIVERGED_Y = {"all": 1.0, "layer": 0.7}  # where diverged runs are marked

@@ -5,10 +5,10 @@ derivation, beyond the paper)."""
 import matplotlib.pyplot as plt
 import numpy as np
 
-from noise_injection.workflow.plotting import SCHEME_COLORS, SCHEME_LABELS, legend_beside, save_figure, use_style
+from noise_injection.base.plotting import SCHEME_COLORS, SCHEME_LABELS, legend_beside, save_figure, use_style
 from noise_injection.variance import records
-from noise_injection.workflow.results import read_json
-from noise_injection.workflow.runlog import log_to_file
+from noise_injection.base.results import read_json
+from noise_injection.base.runlog import log_to_file
 from noise_injection.variance.fits import fit_loglog
 
 log = log_to_file(snakemake.log[0])

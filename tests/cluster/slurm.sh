@@ -16,7 +16,8 @@
 # is squeue; see profiles/slurm/status-command).
 #
 # Outside $SLURM_TEST_DIR one thing is written: the symlink /etc/slurm/slurm.conf -> the
-# test's slurm.conf (refused when a real configuration is there; removed by stop). Clients
+# test's slurm.conf (refused when a real configuration or a running test cluster's is there;
+# one left by a test cluster killed before its stop is replaced; removed by stop). Clients
 # find the configuration through $SLURM_CONF, but the plugin's job step
 # (snakemake-executor-plugin-slurm-jobstep) drops every SLURM_* variable but the job's
 # identity before its inner `srun`, which then looks at the default path, as on a real
@@ -82,15 +83,25 @@ EOF
   printf 'AutoDetect=off\nNodeName=%s Name=gpu File=%s\n' "$NODE" "$DIR/gpu0" >"$DIR/gres.conf"
 }
 
+# A symlink target left by an earlier test cluster (one killed before its stop): gone, or a
+# configuration this script wrote (its first line) whose slurmctld no longer runs.
+leftover() {
+  local target=$1 pid
+  [ -e "$target" ] || return 0
+  [ "$(head -n 1 "$target")" = "ClusterName=noiseinjection" ] || return 1
+  pid=$(cat "$(dirname "$target")/slurmctld.pid" 2>/dev/null || true)
+  [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null
+}
+
 start() {
   need
   [ -e "$DIR/slurmctld.pid" ] && die "a cluster seems to run already in $DIR (stop it first)"
-  if [ -L "$DEFAULT_CONF" ] && [ ! -e "$DEFAULT_CONF" ]; then
-    rm -f "$DEFAULT_CONF"  # left by a test cluster whose folder is gone
-  fi
-  if [ -e "$DEFAULT_CONF" ]; then
-    [ "$(readlink "$DEFAULT_CONF")" = "$CONF" ] ||
-      die "$DEFAULT_CONF exists (a real SLURM configuration?): not touching it"
+  if [ -L "$DEFAULT_CONF" ] && [ "$(readlink "$DEFAULT_CONF")" != "$CONF" ] &&
+     ! leftover "$(readlink "$DEFAULT_CONF")"; then
+    die "$DEFAULT_CONF points to $(readlink "$DEFAULT_CONF"), which is not a stopped test" \
+        "cluster's configuration (a real SLURM configuration, or a test cluster running): not touching it"
+  elif [ -e "$DEFAULT_CONF" ] && [ ! -L "$DEFAULT_CONF" ]; then
+    die "$DEFAULT_CONF exists (a real SLURM configuration?): not touching it"
   fi
   mkdir -p "$DIR/state" "$DIR/spool"
   chmod 700 "$DIR"

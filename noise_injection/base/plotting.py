@@ -18,7 +18,7 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import seaborn as sns  # noqa: E402
+from matplotlib import cycler  # noqa: E402
 from matplotlib.collections import (  # noqa: E402
     Collection,
     LineCollection,
@@ -45,11 +45,62 @@ SCHEME_LABELS = {
 }
 
 
+#: seaborn's ``set_theme(context="paper", style="ticks", font_scale=1.1)``, frozen as the
+#: rcParams it changes from matplotlib's defaults, so that figure jobs do not import seaborn
+#: (about a second and a half of CPU each); tests/test_figure_check.py checks it against
+#: seaborn. Its default colour map is left out: every figure names the colour map it uses.
+SEABORN_PAPER_TICKS = {
+    "axes.axisbelow": True,
+    "axes.edgecolor": ".15",
+    "axes.labelcolor": ".15",
+    "axes.labelsize": 10.560000000000002,
+    "axes.linewidth": 1.0,
+    "axes.prop_cycle": cycler(color=[
+        (0.2980392156862745, 0.4470588235294118, 0.6901960784313725),
+        (0.8666666666666667, 0.5176470588235295, 0.3215686274509804),
+        (0.3333333333333333, 0.6588235294117647, 0.40784313725490196),
+        (0.7686274509803922, 0.3058823529411765, 0.3215686274509804),
+        (0.5058823529411764, 0.4470588235294118, 0.7019607843137254),
+        (0.5764705882352941, 0.47058823529411764, 0.3764705882352941),
+        (0.8549019607843137, 0.5450980392156862, 0.7647058823529411),
+        (0.5490196078431373, 0.5490196078431373, 0.5490196078431373),
+        (0.8, 0.7254901960784313, 0.4549019607843137),
+        (0.39215686274509803, 0.7098039215686275, 0.803921568627451),
+    ]),
+    "axes.titlesize": 10.560000000000002,
+    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans",
+                        "sans-serif"],
+    "font.size": 10.560000000000002,
+    "grid.color": ".8",
+    "legend.fontsize": 9.680000000000001,
+    "legend.title_fontsize": 10.560000000000002,
+    "lines.linewidth": 1.2000000000000002,
+    "lines.markersize": 4.800000000000001,
+    "lines.solid_capstyle": "round",
+    "patch.edgecolor": "w",
+    "patch.force_edgecolor": True,
+    "patch.linewidth": 0.8,
+    "text.color": ".15",
+    "xtick.color": ".15",
+    "xtick.labelsize": 9.680000000000001,
+    "xtick.major.size": 4.800000000000001,
+    "xtick.major.width": 1.0,
+    "xtick.minor.size": 3.2,
+    "xtick.minor.width": 0.8,
+    "ytick.color": ".15",
+    "ytick.labelsize": 9.680000000000001,
+    "ytick.major.size": 4.800000000000001,
+    "ytick.major.width": 1.0,
+    "ytick.minor.size": 3.2,
+    "ytick.minor.width": 0.8,
+}
+
+
 def use_style() -> None:
-    """The house style: seaborn 'ticks', paper context, a readable default size, and
-    constrained layout for every figure (so saving needs no second 'tight' layout pass,
-    which doubled the time of a multi-panel save)."""
-    sns.set_theme(context="paper", style="ticks", font_scale=1.1)
+    """The house style: seaborn's 'ticks' at the paper context (:data:`SEABORN_PAPER_TICKS`), a
+    readable default size, and constrained layout for every figure (so saving needs no second
+    'tight' layout pass, which doubled the time of a multi-panel save)."""
+    plt.rcParams.update(SEABORN_PAPER_TICKS)
     plt.rcParams.update({
         "figure.dpi": 110,
         "savefig.dpi": 150,

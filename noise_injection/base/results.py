@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from noise_injection.workflow.inputs import read_json  # noqa: F401  (checked read, re-exported)
+from noise_injection.base.inputs import read_json  # noqa: F401  (checked read, re-exported)
 
 STATUSES = ("ok", "diverged")
 #: Every library on the path from data to a number in a table or figure.

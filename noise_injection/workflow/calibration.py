@@ -4,7 +4,7 @@ through the project's own functions (:func:`noise_injection.claims.seedrows.judg
 of :mod:`noise_injection.claims.networks` for whole tables), at the seed counts the configs
 use. Each case returns the rates it measures, with their Monte-Carlo standard errors
 sqrt(r (1 - r) / tables) and the target; tests/test_calibration.py checks each against its
-target, and ``python -m noise_injection.claims.calibration write`` records them in
+target, and ``python -m noise_injection.workflow.calibration write`` records them in
 :data:`RATES` (report/verdict_calibration.csv), which the report's "Verdict rules" page
 prints, and writes the table-wide rates into the README (``check`` fails when either is
 stale; tests/test_calibration.py checks both). Every draw comes from a fixed
@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from noise_injection.base.intervals import LEVEL
 from noise_injection.claims import networks, seedrows
 from noise_injection.claims import verdicts as V
 from noise_injection.workflow.config import load_config_file, validate_config
@@ -46,7 +47,7 @@ TABLES = 20_000
 TABLE_TABLES, ACROSS_TABLES = 4_000, 1_000
 RHO = 0.5
 #: A row's one-sided level: its false "reproduced" (and "opposite") rate with no effect.
-TAIL = (1 - V.LEVEL) / 2
+TAIL = (1 - LEVEL) / 2
 #: The scales whose whole claims table is simulated: name -> config file.
 SCALES = {"quick": "config/config.yaml", "CPU": "config/cpu.yaml", "paper": "config/paper.yaml"}
 
@@ -357,7 +358,7 @@ def main(argv=None) -> int:
     cases = all_cases()
     return sync_files({RATES: rates_table(cases).to_csv(index=False, float_format="%.6g"),
                        README: readme_text(cases)}, args.command == "write",
-                      "python -m noise_injection.claims.calibration write")
+                      "python -m noise_injection.workflow.calibration write")
 
 
 if __name__ == "__main__":
