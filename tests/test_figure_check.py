@@ -162,19 +162,24 @@ def test_a_twin_axis_with_its_own_label_passes():
 
 
 def test_the_frozen_style_is_seaborns_paper_ticks_theme():
-    """SEABORN_PAPER_TICKS holds exactly what seaborn's theme changes in matplotlib's defaults
-    (its default colour map excepted), checked in a fresh process against seaborn itself."""
+    """use_style sets exactly what seaborn's theme changes in matplotlib's defaults (its default
+    colour map excepted) and gives the one-letter colour codes seaborn's colours, checked in a
+    fresh process against seaborn itself."""
     code = (
         "import matplotlib; matplotlib.use('Agg')\n"
-        "import matplotlib.pyplot as plt, seaborn as sns\n"
-        "from noise_injection.base.plotting import SEABORN_PAPER_TICKS\n"
+        "import matplotlib.colors as mc, matplotlib.pyplot as plt, seaborn as sns\n"
+        "from noise_injection.base.plotting import use_style\n"
         "defaults = dict(plt.rcParams)\n"
         "sns.set_theme(context='paper', style='ticks', font_scale=1.1)\n"
         "theme = {k: v for k, v in plt.rcParams.items() if defaults[k] != v and k != 'image.cmap'}\n"
-        "plt.rcdefaults()\n"
-        "plt.rcParams.update(SEABORN_PAPER_TICKS)\n"
-        "ours = {k: v for k, v in plt.rcParams.items() if defaults[k] != v}\n"
-        "assert ours == theme, sorted(set(ours.items()) ^ set(theme.items()), key=str)[:4]\n")
+        "codes = {c: mc.to_rgba(c) for c in 'bgrmyck'}\n"
+        "plt.rcdefaults(); sns.reset_orig(); mc.colorConverter.colors.update("
+        "{c: mc.BASE_COLORS[c] for c in 'bgrmyck'}); mc._colors_full_map.cache.clear()\n"
+        "assert all(mc.to_rgba(c) != codes[c] for c in 'bgrmyck')\n"
+        "use_style()\n"
+        "ours = {k: v for k, v in plt.rcParams.items() if defaults[k] != v and k in theme}\n"
+        "assert ours == theme, sorted(set(ours.items()) ^ set(theme.items()), key=str)[:4]\n"
+        "assert {c: mc.to_rgba(c) for c in 'bgrmyck'} == codes\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parents[1])
     assert proc.returncode == 0, proc.stderr[-1500:]

@@ -46,9 +46,19 @@ SCHEME_LABELS = {
 
 
 #: seaborn's ``set_theme(context="paper", style="ticks", font_scale=1.1)``, frozen as the
-#: rcParams it changes from matplotlib's defaults, so that figure jobs do not import seaborn
-#: (about a second and a half of CPU each); tests/test_figure_check.py checks it against
+#: rcParams it changes from matplotlib's defaults and the colours it gives the one-letter codes
+#: ("r", "k", ...; :data:`SEABORN_COLOR_CODES`), so that figure jobs do not import seaborn
+#: (about a second and a half of CPU each); tests/test_figure_check.py checks both against
 #: seaborn. Its default colour map is left out: every figure names the colour map it uses.
+SEABORN_COLOR_CODES = {
+    "b": (0.2980392156862745, 0.4470588235294118, 0.6901960784313725),
+    "g": (0.3333333333333333, 0.6588235294117647, 0.40784313725490196),
+    "r": (0.7686274509803922, 0.3058823529411765, 0.3215686274509804),
+    "m": (0.5058823529411764, 0.4470588235294118, 0.7019607843137254),
+    "y": (0.8, 0.7254901960784313, 0.4549019607843137),
+    "c": (0.39215686274509803, 0.7098039215686275, 0.803921568627451),
+    "k": (0.1, 0.1, 0.1),
+}
 SEABORN_PAPER_TICKS = {
     "axes.axisbelow": True,
     "axes.edgecolor": ".15",
@@ -101,6 +111,8 @@ def use_style() -> None:
     readable default size, and constrained layout for every figure (so saving needs no second
     'tight' layout pass, which doubled the time of a multi-panel save)."""
     plt.rcParams.update(SEABORN_PAPER_TICKS)
+    matplotlib.colors.colorConverter.colors.update(SEABORN_COLOR_CODES)
+    matplotlib.colors._colors_full_map.cache.clear()  # as seaborn does: drop cached lookups
     plt.rcParams.update({
         "figure.dpi": 110,
         "savefig.dpi": 150,
