@@ -153,6 +153,10 @@ def test_shipping_rederives_tables_and_figures_without_training(smoke_run, tmp_p
     assert not (dest / "stale.txt").exists()
     assert {"results/networks/width_sweep/claims.csv", "figures/width_sweep.png",
             "results/networks/claims.csv", "results/claims.csv"} <= set(prov["derived"])
+    # every other stage's figure is redrawn in this checkout's style from the shipped results
+    assert {f"figures/{figure}.png" for figure, _ in shipped.STAGE_FIGURES.values()} <= set(
+        prov["derived"])
+    assert (dest / "data" / "finite" / "nuclear.npz").is_file()  # what two of them read
     assert not [p for p in prov["derived"] if p.endswith((".json", ".npz"))]
     tables = shipped.rebuild_tables(dest, "config/smoke.yaml")
     assert [m for rel, t in tables.items() for m in shipped.table_mismatches(t, dest / rel)] == []

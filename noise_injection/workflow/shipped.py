@@ -56,12 +56,26 @@ VARIANT_OVERLAY = "config/variants/cpu_authors_weight_decay.yaml"
 VARIANT_EXPERIMENT = "mlp3_narrow"
 #: What a shipped run keeps: records and tables under results/ (no checkpoints, no HTML) and
 #: the figures as PNG.
-KEEP = ("results/**/*.json", "results/**/*.npz", "results/**/*.csv", "figures/*.png")
+KEEP = ("results/**/*.json", "results/**/*.npz", "results/**/*.csv", "figures/*.png",
+        "data/finite/*.npz")
 #: Rules that derive tables, claims and figures from the run records: ``ship`` reruns them
 #: at its revision (besides every network figure rule), and nothing else.
 DERIVING_RULES = ("aggregate_network", "network_claims", "curve_comparison",
                   "width_sweep_analysis", "width_sweep_figure", "finite_claims",
                   "variance_claims", "claims_table")
+#: The figure rules of the other stages: rule -> (its figure, a result the run must have for it).
+#: ``derive`` redraws each figure whose result the run has, in this checkout's style.
+STAGE_FIGURES = {
+    "finite_figure_lasso": ("lasso_path", "results/finite/lasso_pgd.npz"),
+    "finite_figure_group": ("group_lasso_path", "results/finite/group_lasso_pgd.npz"),
+    "finite_figure_nuclear": ("nuclear_norm", "results/finite/nuclear_pgd.npz"),
+    "finite_figure_smoothing": ("smoothing_exactness", "results/finite/smoothing.csv"),
+    "variance_fig1": ("fig1_variance_heatmap", "results/variance/heatmap.json"),
+    "variance_fig2": ("fig2_linear_dynamics", "results/variance/calibration.json"),
+    "variance_stall_figure": ("stall_onset", "results/variance/stall"),
+    "variance_vs_width_figure": ("variance_vs_width", "results/variance/width"),
+    "injector_figure": ("injector_check", "results/injector/check.json"),
+}
 NOT_RECORDED = "not recorded: the records' revision predates this entry of run records"
 
 
@@ -139,8 +153,9 @@ def _copy_kept(source: Path, dest: Path) -> list[str]:
 
 
 def derive(stage: Path, config: str = CONFIG, cores: int = 2) -> None:
-    """Rerun :data:`DERIVING_RULES` and the network figure rules in ``stage`` (a copy of a run:
-    records, tables, data flags) with this repository's Snakefile; no other rule may run, so
+    """Rerun :data:`DERIVING_RULES`, the network figure rules and the other stages' figure rules
+    (:data:`STAGE_FIGURES`) in ``stage`` (a copy of a run: records, tables, the finite stage's
+    data, data flags) with this repository's Snakefile; no other rule may run, so
     a training job that would be needed stops it (RuntimeError with Snakemake's output)."""
     networks = cpu_config(ROOT, config)["networks"]
     figures = [f"network_figure_{name}" for name in configured_figures(networks)]
@@ -152,10 +167,12 @@ def derive(stage: Path, config: str = CONFIG, cores: int = 2) -> None:
         "variance_claims": (stage / "results" / "variance" / "heatmap.json").exists(),
         "claims_table": (stage / "results" / "claims.csv").exists(),
     }
-    rules = [*(r for r in DERIVING_RULES if present.get(r, True)), *figures]
+    drawn = {rule: figure for rule, (figure, result) in STAGE_FIGURES.items()
+             if (stage / result).exists()}
+    rules = [*(r for r in DERIVING_RULES if present.get(r, True)), *figures, *drawn]
     targets = [*(f"results/networks/{e}/summary.csv" for e in trained(networks)),
                "results/networks/claims.csv", *(f"figures/{f}.png" for f in
-                                                configured_figures(networks))]
+                                                [*configured_figures(networks), *drawn.values()])]
     if compared_experiments(networks):
         targets.append("results/networks/curves/claims.csv")
     if swept(networks):
