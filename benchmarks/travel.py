@@ -57,7 +57,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from noise_injection.networks.experiments import FIGURES  # noqa: E402
+from noise_injection.networks.experiments import FIGURES, trained  # noqa: E402
 from noise_injection.base.results import _NUMERICS_ENV  # noqa: E402
 from noise_injection.workflow.tolerances import close, read_csv_text, tolerances  # noqa: E402
 
@@ -134,11 +134,12 @@ def variants() -> list[Variant]:
                             "NPY_DISABLE_CPU_FEATURES": " ".join(above_avx2)},
                            torch_capability="AVX2", numpy_off=above_avx2))
     one = {k: "1" for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
-    two = {k: "2" for k in one}
     out.append(Variant("threads_1", "one thread everywhere (OMP/MKL/OpenBLAS=1; training "
                        "jobs at networks.threads)", one, torch_capability=own))
-    out.append(Variant("threads_2", "two threads everywhere (OMP/MKL/OpenBLAS=2; training jobs "
-                       "with --set-threads train_network=2)", two,
+    # Snakemake sets OMP/MKL/OpenBLAS to each job's threads, so two threads reach a job only
+    # through its thread count: --set-threads for every training rule of the scale
+    out.append(Variant("threads_2", "two threads in every training job (--set-threads for the "
+                       "training rules; Snakemake gives a job's threads to OMP/MKL/OpenBLAS)", {},
                        ("--set-threads", "train_network=2"), torch_capability=own,
                        training_threads=2))
     return out
@@ -179,13 +180,36 @@ def prepare_clone(folder: Path, variant: Variant, revision: str, scale: str) -> 
     marker.write_text(json.dumps(definition, indent=1) + "\n")
 
 
+def training_rules(scale: str) -> list[str]:
+    """The training rules of the scale's DAG: ``train_network`` (one job per run) or
+    ``train_<experiment>`` per trained experiment (networks.runs_per_job: experiment)."""
+    from noise_injection.workflow.shipped import cpu_config
+
+    networks = cpu_config(ROOT, SCALES[scale])["networks"]
+    if networks["runs_per_job"] == "run":
+        return ["train_network"]
+    return [f"train_{name}" for name in trained(networks)]
+
+
+def snakemake_args(variant: Variant, scale: str) -> list[str]:
+    """The variant's Snakemake arguments, ``train_network=N`` (the threads of a training
+    job) given to every training rule of the scale."""
+    out = []
+    for arg in variant.snakemake_args:
+        if arg.startswith("train_network="):
+            out += [f"{rule}={arg.split('=', 1)[1]}" for rule in training_rules(scale)]
+        else:
+            out.append(arg)
+    return out
+
+
 def run_variant(folder: Path, variant: Variant, scale: str, targets: tuple = ()) -> float:
     """Snakemake at ``scale`` in ``folder`` under the variant's environment (``targets``, or
     every figure); its wall time."""
     env = _environment(variant, folder)
     # targets first: --configfile and --set-threads take every word that follows them
     base = [sys.executable, "-m", "snakemake", *targets, "--cores", str(CORES), "--configfile",
-            SCALES[scale], *variant.snakemake_args]
+            SCALES[scale], *snakemake_args(variant, scale)]
     log = folder / "travel-snakemake.log"
     subprocess.run([*base, "--unlock"], cwd=folder, env=env, capture_output=True, check=True)
     start = time.monotonic()
