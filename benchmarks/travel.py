@@ -76,14 +76,13 @@ MARKERS = ("<!-- generated:travel (python benchmarks/travel.py; do not edit) -->
 
 @dataclass(frozen=True)
 class Variant:
-    """A machine imitated on this one: environment variables and Snakemake arguments, and the
-    numerics the run records must then show (torch's CPU capability; numpy dispatch targets
-    that must be off; the training jobs' thread count)."""
+    """A machine imitated on this one: environment variables, the training jobs' thread count
+    (given to Snakemake; None: the config's), and the numerics the run records must then show
+    (torch's CPU capability; numpy dispatch targets that must be off; the training threads)."""
 
     name: str
     what: str
     env: dict = field(default_factory=dict)
-    snakemake_args: tuple = ()
     torch_capability: str | None = None
     numpy_off: tuple = ()
     training_threads: int | None = None
@@ -140,8 +139,7 @@ def variants() -> list[Variant]:
     # through its thread count: --set-threads for every training rule of the scale
     out.append(Variant("threads_2", "two threads in every training job (--set-threads for the "
                        "training rules; Snakemake gives a job's threads to OMP/MKL/OpenBLAS)", {},
-                       ("--set-threads", "train_network=2"), torch_capability=own,
-                       training_threads=2))
+                       torch_capability=own, training_threads=2))
     return out
 
 
@@ -191,16 +189,13 @@ def training_rules(scale: str) -> list[str]:
     return [f"train_{name}" for name in trained(networks)]
 
 
-def snakemake_args(variant: Variant, scale: str) -> list[str]:
-    """The variant's Snakemake arguments, ``train_network=N`` (the threads of a training
-    job) given to every training rule of the scale."""
-    out = []
-    for arg in variant.snakemake_args:
-        if arg.startswith("train_network="):
-            out += [f"{rule}={arg.split('=', 1)[1]}" for rule in training_rules(scale)]
-        else:
-            out.append(arg)
-    return out
+def thread_args(variant: Variant, scale: str) -> list[str]:
+    """``--set-threads`` giving the variant's training threads to every training rule of the
+    scale; nothing for a variant that keeps the config's."""
+    if not variant.training_threads:
+        return []
+    return ["--set-threads",
+            *(f"{rule}={variant.training_threads}" for rule in training_rules(scale))]
 
 
 def run_variant(folder: Path, variant: Variant, scale: str, targets: tuple = ()) -> float:
@@ -209,7 +204,7 @@ def run_variant(folder: Path, variant: Variant, scale: str, targets: tuple = ())
     env = _environment(variant, folder)
     # targets first: --configfile and --set-threads take every word that follows them
     base = [sys.executable, "-m", "snakemake", *targets, "--cores", str(CORES), "--configfile",
-            SCALES[scale], *snakemake_args(variant, scale)]
+            SCALES[scale], *thread_args(variant, scale)]
     log = folder / "travel-snakemake.log"
     subprocess.run([*base, "--unlock"], cwd=folder, env=env, capture_output=True, check=True)
     start = time.monotonic()
