@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from noise_injection.workflow.code import _imported_modules
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "noise_injection"
 STAGES = ("finite", "variance", "networks", "injector", "claims", "workflow", "base")
@@ -46,16 +48,13 @@ RANK = {part: rank for rank, parts in enumerate(LAYERS) for part in parts}
 
 def imported_parts(module: Path) -> set[str]:
     """The top-level parts of noise_injection (``base``, ``claims``, ...) a module imports,
-    function bodies included; the package imports absolutely (a relative import fails)."""
-    parts = set()
-    for node in ast.walk(ast.parse(module.read_text())):
-        assert not getattr(node, "level", 0), f"{module}: a relative import"
-        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                 else [node.module] if isinstance(node, ast.ImportFrom) else [])
-        for dotted in (name.split(".") for name in names):
-            if dotted[0] == "noise_injection" and len(dotted) > 1:
-                parts.add(dotted[1])
-    return parts
+    function bodies included, read as the code hashes read them
+    (:func:`noise_injection.workflow.code._imported_modules`); the package imports absolutely
+    (a relative import fails)."""
+    source = module.read_text()
+    assert not any(getattr(node, "level", 0) for node in ast.walk(ast.parse(source))), (
+        f"{module}: a relative import")
+    return {name.split(".")[1] for name in _imported_modules(source) if "." in name} & set(RANK)
 
 
 def layering_violations(package: Path = PACKAGE) -> list[str]:
