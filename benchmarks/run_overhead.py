@@ -1,7 +1,7 @@
 """Where the default run's CPU time goes: inside the run records (the computing part of each
 job, as the job measured it) or outside them (starting Python, imports, Snakemake's own
-scheduling, writing results, and the jobs that write no run record: aggregation, figures,
-claims, pages).
+scheduling, writing results, and the jobs that write no run record: aggregation, claims,
+pages, the notebook). Figure jobs write one (``figures/<name>.json``: the drawing's CPU time).
 
 For each revision given, the benchmark clones the checkout at that revision into a temporary
 folder, runs the default DAG there (``snakemake --cores 2``, config/config.yaml, the quick
@@ -12,9 +12,10 @@ scale) and measures CPU time, user + system:
   children waited for);
 - Snakemake's own: the main process alone (psutil, sampled every half second until it exits;
   the last sample is at most half a second of CPU short);
-- inside the records: the sum of ``cpu_time_s`` over every run record under results/ (the
-  CPU time of the job's computing part, ``noise_injection.base.results.Stopwatch``); a
-  record without one counts with its ``wall_time_s`` and is reported.
+- inside the records: the sum of ``cpu_time_s`` over every run record under results/ and
+  figures/ (the CPU time of the job's computing part, ``noise_injection.base.results.Stopwatch``);
+  a record without one counts with its ``wall_time_s`` and is reported. A revision whose
+  figure jobs wrote no record (before they did) counts their drawing outside.
 
 It prints, per revision, the share of CPU outside the records, (total - inside) / total,
 writes benchmarks/run_overhead.json and rewrites the README's generated block from it.
@@ -51,21 +52,26 @@ from noise_injection.workflow import gallery  # noqa: E402
 RECORD = Path("benchmarks/run_overhead.json")
 
 
-def records_cpu(results: Path) -> dict:
-    """CPU time inside the run records under ``results`` (JSON with provenance): their summed
-    ``cpu_time_s``, how many there are, and how many counted their wall time instead."""
-    inside, count, wall_only = 0.0, 0, 0
-    for path in sorted(results.rglob("*.json")):
-        record = json.loads(path.read_text())
-        if not isinstance(record, dict) or "provenance" not in record:
-            continue
-        count += 1
-        if "cpu_time_s" in record:
-            inside += float(record["cpu_time_s"])
-        else:
-            inside += float(record["wall_time_s"])
-            wall_only += 1
-    return {"inside_cpu_s": inside, "records": count, "records_without_cpu_time": wall_only}
+def records_cpu(clone: Path) -> dict:
+    """CPU time inside the run records (JSON with provenance) under ``clone``/results and
+    ``clone``/figures: their summed ``cpu_time_s`` (and the figure records' part of it), how
+    many there are, and how many counted their wall time instead."""
+    inside, figures, count, wall_only = 0.0, 0.0, 0, 0
+    for folder in ("results", "figures"):
+        for path in sorted((clone / folder).rglob("*.json")):
+            record = json.loads(path.read_text())
+            if not isinstance(record, dict) or "provenance" not in record:
+                continue
+            count += 1
+            if "cpu_time_s" in record:
+                cpu = float(record["cpu_time_s"])
+            else:
+                cpu = float(record["wall_time_s"])
+                wall_only += 1
+            inside += cpu
+            figures += cpu if folder == "figures" else 0.0
+    return {"inside_cpu_s": inside, "figure_records_cpu_s": figures, "records": count,
+            "records_without_cpu_time": wall_only}
 
 
 def logged_cpu(logs: Path) -> dict:
@@ -128,12 +134,14 @@ def measure(label: str, revision: str, cores: int, keep: Path | None = None) -> 
         total = usage.ru_utime + usage.ru_stime
         jobs = Counter(line.split("(Rule: ", 1)[1].rstrip(")")
                        for line in log.splitlines() if line.startswith("Finished jobid"))
-        inside = records_cpu(clone / "results")
+        inside = records_cpu(clone)
         logged = logged_cpu(clone / "logs")
     return {"revision": sha, "date": date.today().isoformat(), "cores": cores,
             "wall_s": round(wall, 1), "total_cpu_s": round(total, 1),
             "snakemake_cpu_s": round(sampled["snakemake_cpu_s"], 1),
-            "inside_cpu_s": round(inside["inside_cpu_s"], 1), "records": inside["records"],
+            "inside_cpu_s": round(inside["inside_cpu_s"], 1),
+            "figure_records_cpu_s": round(inside["figure_records_cpu_s"], 1),
+            "records": inside["records"],
             "records_without_cpu_time": inside["records_without_cpu_time"],
             "jobs": sum(jobs.values()), "jobs_by_rule": dict(sorted(jobs.items())),
             "outside_share": round(1 - inside["inside_cpu_s"] / total, 3),

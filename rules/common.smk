@@ -7,6 +7,12 @@ def figure_files(name):
     return [f"figures/{name}.pdf", f"figures/{name}.png"]
 
 
+def figure_record(name):
+    """A figure's run record (noise_injection.base.results.write_figure_record): its rule,
+    params, drawing CPU time, and the SHA-256 of its inputs and files."""
+    return f"figures/{name}.json"
+
+
 # The report's categories, one per stage in the order of the DAG (the report sorts them by
 # name, so the numbers order them); figures and the other items are separate subcategories.
 REPORT_CATEGORIES = {

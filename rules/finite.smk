@@ -110,6 +110,7 @@ rule finite_figure_lasso:
     output:
         pdf="figures/lasso_path.pdf",
         png=figure_report("lasso_path", "finite"),
+        record=figure_record("lasso_path"),
     log:
         "logs/finite/figure_lasso_path.log",
     localrule: True
@@ -127,6 +128,7 @@ rule finite_figure_group:
     output:
         pdf="figures/group_lasso_path.pdf",
         png=figure_report("group_lasso_path", "finite"),
+        record=figure_record("group_lasso_path"),
     log:
         "logs/finite/figure_group_lasso_path.log",
     localrule: True
@@ -144,6 +146,7 @@ rule finite_figure_nuclear:
     output:
         pdf="figures/nuclear_norm.pdf",
         png=figure_report("nuclear_norm", "finite"),
+        record=figure_record("nuclear_norm"),
     log:
         "logs/finite/figure_nuclear_norm.log",
     localrule: True
@@ -161,6 +164,7 @@ rule finite_figure_smoothing:
     output:
         pdf="figures/smoothing_exactness.pdf",
         png=figure_report("smoothing_exactness", "finite"),
+        record=figure_record("smoothing_exactness"),
     log:
         "logs/finite/figure_smoothing_exactness.log",
     localrule: True

@@ -20,6 +20,7 @@ rule injector_figure:
     output:
         pdf="figures/injector_check.pdf",
         png=figure_report("injector_check", "injector"),
+        record=figure_record("injector_check"),
     log:
         "logs/injector/figure.log",
     localrule: True

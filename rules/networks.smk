@@ -164,6 +164,7 @@ for _figure, _spec in FIGURES.items():
             pdf=f"figures/{_figure}.pdf",
             # an experiment beyond the paper without a caption of its own: the generic one
             png=figure_report(_figure, "networks", "experiment_curves"),
+            record=figure_record(_figure),
         log:
             f"logs/networks/{_figure}.log",
         localrule: True
@@ -257,6 +258,7 @@ rule width_sweep_figure:
     output:
         pdf="figures/width_sweep.pdf",
         png=figure_report("width_sweep", "networks"),
+        record=figure_record("width_sweep"),
     log:
         "logs/networks/width_sweep_figure.log",
     localrule: True

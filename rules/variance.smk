@@ -122,6 +122,7 @@ rule variance_fig1:
     output:
         pdf="figures/fig1_variance_heatmap.pdf",
         png=figure_report("fig1_variance_heatmap", "variance"),
+        record=figure_record("fig1_variance_heatmap"),
     log:
         "logs/variance/fig1.log",
     localrule: True
@@ -144,6 +145,7 @@ rule variance_fig2:
     output:
         pdf="figures/fig2_linear_dynamics.pdf",
         png=figure_report("fig2_linear_dynamics", "variance"),
+        record=figure_record("fig2_linear_dynamics"),
     log:
         "logs/variance/fig2.log",
     localrule: True
@@ -164,6 +166,7 @@ rule variance_stall_figure:
     output:
         pdf="figures/stall_onset.pdf",
         png=figure_report("stall_onset", "variance"),
+        record=figure_record("stall_onset"),
     log:
         "logs/variance/stall_figure.log",
     localrule: True
@@ -182,6 +185,7 @@ rule variance_vs_width_figure:
     output:
         pdf="figures/variance_vs_width.pdf",
         png=figure_report("variance_vs_width", "variance"),
+        record=figure_record("variance_vs_width"),
     log:
         "logs/variance/vs_width.log",
     localrule: True

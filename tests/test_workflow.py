@@ -1,6 +1,7 @@
 """The workflow end to end: lint and format, bad configs stop before any job, and the whole
 DAG at the smoke scale in a temporary directory (figures, results with provenance, report)."""
 
+import hashlib
 import json
 import os
 import re
@@ -98,6 +99,24 @@ def test_smoke_results_carry_provenance(smoke_run):
         assert record["wall_time_s"] >= 0
         assert record["provenance"]["versions"]["torch"]
         assert "seed" in record and "config" in record
+
+
+@pytest.mark.slow
+def test_every_figure_has_a_record_of_what_drew_it(smoke_run):
+    """Beside each figure its run record: the SHA-256 of the PDF and PNG it wrote and of every
+    input it read (recomputed here from the files), its drawing's CPU time, its provenance."""
+    digest = lambda path: hashlib.sha256(path.read_bytes()).hexdigest()  # noqa: E731
+    pdfs = sorted((smoke_run / "figures").glob("*.pdf"))
+    assert len(pdfs) == 20
+    for pdf in pdfs:
+        record = json.loads(pdf.with_suffix(".json").read_text())
+        assert record["figures"] == {f"figures/{p.name}": digest(p)
+                                     for p in (pdf, pdf.with_suffix(".png"))}, pdf.name
+        assert record["inputs"] and record["inputs"] == {
+            name: digest(smoke_run / name) for name in record["inputs"]}, pdf.name
+        assert record["status"] == "ok" and record["seed"] is None
+        assert 0 < record["cpu_time_s"] and record["config"]["rule"]
+        assert record["provenance"]["versions"]["matplotlib"]
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ so other users can read them on shared storage.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -154,6 +155,24 @@ def make_record(config: dict, seed: int | None, status: str, wall_time_s: float,
         "provenance": provenance(device),
         **payload,
     }
+
+
+def file_digests(paths) -> dict[str, str]:
+    """``{path: SHA-256 hex digest of the file's bytes}`` for every path given."""
+    return {str(path): hashlib.sha256(Path(path).read_bytes()).hexdigest() for path in paths}
+
+
+def write_figure_record(job, clock: Stopwatch) -> None:
+    """The run record of a figure job, written to its ``record`` output: ``job`` is the rule's
+    ``snakemake`` object (outputs ``pdf``, ``png``, ``record``), ``clock`` started right after
+    the job's imports. Config: the rule's name and params; no seed; the wall and CPU time
+    since ``clock`` started (the drawing, :func:`make_record`); payload: the SHA-256 of every
+    input it read (``inputs``) and of the figure files it wrote (``figures``), digested after
+    the clock stopped."""
+    times = clock.times()
+    write_json(job.output.record, make_record(
+        {"rule": job.rule, "params": dict(job.params.items())}, None, "ok", **times,
+        inputs=file_digests(job.input), figures=file_digests([job.output.pdf, job.output.png])))
 
 
 def _jsonable(obj):

@@ -211,26 +211,32 @@ def overhead_table(overhead: dict | None) -> str:
         return ("\nNot measured for this revision (`python benchmarks/run_overhead.py` "
                 "measures it).\n")
     lines = ["| run | revision, date | jobs | total CPU (s) | inside the run records (s) | "
-             "Snakemake itself (s) | outside / total | jobs' start-up (s) | starting / total |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "of it, figure records (s) | Snakemake itself (s) | outside / total | "
+             "jobs' start-up (s) | starting / total |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for label, r in overhead["runs"].items():
         logged = bool(r.get("logged_jobs"))
         startup = (f"{r['startup_cpu_s']:.0f} ({r['logged_jobs']} jobs)" if logged
                    else "not logged")
         starting = f"{r['starting_share']:.2f}" if logged else "-"
+        records = f"{r['records']} records" + (
+            f", {r['records_without_cpu_time']} of them timed by wall clock"
+            if r["records_without_cpu_time"] else "")
+        figures = (f"{r['figure_records_cpu_s']:.0f}" if r.get("figure_records_cpu_s")
+                   else "none written")
         lines.append(f"| {label} | {r['revision']}, {r['date']} | {r['jobs']} | "
-                     f"{r['total_cpu_s']:.0f} | {r['inside_cpu_s']:.0f} | "
-                     f"{r['snakemake_cpu_s']:.0f} | **{r['outside_share']:.2f}** | {startup} | "
-                     f"{starting} |")
+                     f"{r['total_cpu_s']:.0f} | {r['inside_cpu_s']:.0f} ({records}) | "
+                     f"{figures} | {r['snakemake_cpu_s']:.0f} | **{r['outside_share']:.2f}** | "
+                     f"{startup} | {starting} |")
     cores = {r["cores"] for r in overhead["runs"].values()}
     note = (f"`snakemake --cores {'/'.join(map(str, sorted(cores)))}`, "
             + ("the runs side by side" if overhead["parallel"] else "one run after the other")
-            + f"; {sum(r['records'] for r in overhead['runs'].values())} run records in all, "
-            f"{sum(r['records_without_cpu_time'] for r in overhead['runs'].values())} of them "
-            "counted by their wall time; a job's start-up is the CPU it spent before its first "
-            "line of work (interpreter, Snakemake's preamble, imports), as its log states, and "
-            "starting / total adds Snakemake's own CPU to it: the jobs without a run record "
-            "(figures, claims, pages) spend the rest of the outside share working")
+            + "; a record timed by wall clock (older revisions) counts its wall time; a job's "
+            "start-up is the CPU it spent before its first line of work (interpreter, "
+            "Snakemake's preamble, imports), as its log states, and starting / total adds "
+            "Snakemake's own CPU to it: the jobs without a run record (aggregation, claims, "
+            "pages, the notebook; the figure jobs where they wrote none) spend the rest of "
+            "the outside share working")
     return "\n" + "\n".join(lines) + f"\n\n({note}.)\n"
 
 

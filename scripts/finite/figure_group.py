@@ -8,9 +8,11 @@ from noise_injection.finite.plots import contrast_panel, path_panel
 from noise_injection.base.plotting import save_figure, use_style
 from noise_injection.finite import records
 from noise_injection.base.inputs import read_npz
+from noise_injection.base.results import Stopwatch, write_figure_record
 from noise_injection.base.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
+clock = Stopwatch()
 data = read_npz(snakemake.input.data, "finite_data", records.DATA["group_lasso"])
 pgd = read_npz(snakemake.input.pgd, "finite_pgd", records.PGD)
 ref = read_npz(snakemake.input.reference, "finite_reference", records.REFERENCE)
@@ -26,4 +28,5 @@ ax_path.set_title("group Lasso path")
 contrast_panel(ax_gd, np.arange(norms.shape[-1]), gd_norms[0], norms[mid, 0], ref_norms[mid],
                sigmas[mid], r"$\|\beta_j\|$", r"$\sum_j \|\beta_j\|$")
 ax_gd.set_xlabel("group j")
-save_figure(fig, *snakemake.output)
+save_figure(fig, snakemake.output.pdf, snakemake.output.png)
+write_figure_record(snakemake, clock)

@@ -9,9 +9,11 @@ from noise_injection.finite.plots import path_panel
 from noise_injection.base.plotting import SCHEME_COLORS, SCHEME_LABELS, legend_beside, save_figure, use_style
 from noise_injection.finite import records
 from noise_injection.base.inputs import read_npz
+from noise_injection.base.results import Stopwatch, write_figure_record
 from noise_injection.base.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
+clock = Stopwatch()
 tol = snakemake.params.cfg["structure_tol"]
 data = read_npz(snakemake.input.data, "finite_data", records.DATA["nuclear"])
 pgd = read_npz(snakemake.input.pgd, "finite_pgd", records.PGD)
@@ -42,4 +44,5 @@ ax_rank.set(xlabel=r"$\sigma$ (noise std per parameter)",
             ylabel=f"rank (singular values > {tol:g} x largest)", title="rank")
 ax_rank.yaxis.set_major_locator(MaxNLocator(integer=True))
 legend_beside(ax_rank)
-save_figure(fig, *snakemake.output)
+save_figure(fig, snakemake.output.pdf, snakemake.output.png)
+write_figure_record(snakemake, clock)

@@ -4,9 +4,11 @@ import matplotlib.pyplot as plt
 
 from noise_injection.base.plotting import SCHEME_COLORS, legend_beside, save_figure, use_style
 from noise_injection.base.inputs import read_table
+from noise_injection.base.results import Stopwatch, write_figure_record
 from noise_injection.base.runlog import log_to_file
 
 log_to_file(snakemake.log[0])
+clock = Stopwatch()
 table = read_table(snakemake.input[0])
 titles = {"lasso": "Hadamard (Lasso)", "group_lasso": "grouped (group Lasso)",
           "nuclear": "two-layer linear (nuclear norm)"}
@@ -32,4 +34,5 @@ for (ax_risk, ax_z), model in zip(axes.T, models):
              ylabel="(MC - form) / s.e.\n(symlog: linear in [-3, 3])")
 legend_beside(axes[0, 0])
 legend_beside(axes[1, 0])
-save_figure(fig, *snakemake.output)
+save_figure(fig, snakemake.output.pdf, snakemake.output.png)
+write_figure_record(snakemake, clock)

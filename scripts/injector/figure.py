@@ -5,9 +5,10 @@ import numpy as np
 
 from noise_injection.base.plotting import SCHEME_COLORS, legend_beside, save_figure, use_style
 from noise_injection.base.runlog import log_to_file
-from noise_injection.base.results import read_json
+from noise_injection.base.results import Stopwatch, read_json, write_figure_record
 
 log = log_to_file(snakemake.log[0])
+clock = Stopwatch()
 
 record = read_json(snakemake.input[0])
 schemes = record["schemes"]
@@ -31,4 +32,5 @@ ax_freq.set(xlabel="parameter tensor", ylabel="fraction of steps perturbed", ysc
             title=f"who is perturbed (M = {m})")
 legend_beside(ax_std)
 legend_beside(ax_freq)
-save_figure(fig, *snakemake.output)
+save_figure(fig, snakemake.output.pdf, snakemake.output.png)
+write_figure_record(snakemake, clock)

@@ -52,9 +52,11 @@ from noise_injection.base.plotting import (
     save_figure,
     use_style,
 )
+from noise_injection.base.results import Stopwatch, write_figure_record
 from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
+clock = Stopwatch()
 
 METRIC_LABELS = {"test_acc": "test accuracy (%)", "train_loss": "train loss",
                  "hessian_trace": "Hessian trace", "train_acc": "train accuracy (%)",
@@ -362,3 +364,4 @@ fig.suptitle("\n".join([f"{spec.label}, {snakemake.config['scale']} scale, {n_se
                         textwrap.fill(f"bands: {SPREAD}", width),
                         textwrap.fill(paper_note(names), width)]), fontsize=9)
 save_figure(fig, snakemake.output.pdf, snakemake.output.png)
+write_figure_record(snakemake, clock)

@@ -21,9 +21,11 @@ from noise_injection.networks.sweep import MEAN_FIELD_SLOPES
 from noise_injection.base.inputs import read_table
 from noise_injection.base.plotting import (SCHEME_COLORS, SCHEME_LABELS, legend_below,
                                                save_figure, use_style)
+from noise_injection.base.results import Stopwatch, write_figure_record
 from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
+clock = Stopwatch()
 networks = snakemake.config["networks"]
 experiments = networks["experiments"]
 names = swept(networks)
@@ -126,4 +128,5 @@ fig.suptitle(f"Width sweep on {base['dataset']} ({snakemake.config['scale']} sca
              f"{base['train_subset']} training images, {base['epochs']:,} "
              f"full-batch iterations, {n_seeds} seeds; mean ± 1 std over seeds", fontsize=10)
 save_figure(fig, snakemake.output.pdf, snakemake.output.png)
+write_figure_record(snakemake, clock)
 log.info("drew %d widths", len(widths))

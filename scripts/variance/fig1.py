@@ -10,10 +10,11 @@ from matplotlib.colors import LogNorm, TwoSlopeNorm
 from noise_injection.base import paper_numbers
 from noise_injection.variance import records
 from noise_injection.base.plotting import save_figure, use_style
-from noise_injection.base.results import read_json
+from noise_injection.base.results import Stopwatch, read_json, write_figure_record
 from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
+clock = Stopwatch()
 heat = read_json(snakemake.input[0], "variance_heatmap", records.HEATMAP)
 sigmas, widths = np.asarray(heat["sigmas"]), np.asarray(heat["widths"])
 mean, exact = np.asarray(heat["mc_mean"]), np.asarray(heat["exact"])
@@ -57,5 +58,6 @@ for i, scheme in enumerate(heat["schemes"]):
     bottom.set(title=f"{SHORT[scheme]}: Monte Carlo / closed form $-$ 1",
                xlabel="width $d_1$", ylabel="$\\sigma$")
 fig.colorbar(gap_mesh, ax=axes[1], label="relative gap (one scale for both)")
-save_figure(fig, *snakemake.output)
+save_figure(fig, snakemake.output.pdf, snakemake.output.png)
+write_figure_record(snakemake, clock)
 log.info("max relative gap %.3g", np.abs(gap).max())

@@ -22,10 +22,11 @@ from noise_injection.base.plotting import (
     save_figure,
     use_style,
 )
-from noise_injection.base.results import read_json
+from noise_injection.base.results import Stopwatch, read_json, write_figure_record
 from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
+clock = Stopwatch()
 runs = sorted((read_json(p, "variance_dynamics", records.DYNAMICS)
                for p in snakemake.input.dynamics), key=lambda r: r["width"])
 calibration = read_json(snakemake.input.calibration, "variance_calibration",
@@ -101,4 +102,5 @@ else:
     how = "set in the configuration"
 fig.suptitle("\n".join([textwrap.fill(f"noise $\\sigma$ = {calibration['sigma']:.3g}, {how}",
                                       130), f"bands: {SPREAD}"]), fontsize=8)
-save_figure(fig, *snakemake.output)
+save_figure(fig, snakemake.output.pdf, snakemake.output.png)
+write_figure_record(snakemake, clock)

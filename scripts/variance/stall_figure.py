@@ -11,10 +11,11 @@ from noise_injection.claims.variance import stall_summary
 from noise_injection.variance.onset import STALL_FACTOR
 from noise_injection.base.plotting import SCHEME_COLORS, SCHEME_LABELS, save_figure, use_style
 from noise_injection.variance import records
-from noise_injection.base.results import read_json
+from noise_injection.base.results import Stopwatch, read_json, write_figure_record
 from noise_injection.base.runlog import log_to_file
 
 log = log_to_file(snakemake.log[0])
+clock = Stopwatch()
 DIVERGED_Y = {"all": 1.0, "layer": 0.7}  # where diverged runs are marked
 MAX_SIGMA_LABELS = 6  # labelled x ticks per panel, so that the labels never overlap
 stalls = [read_json(p, "variance_stall", records.STALL) for p in snakemake.input]
@@ -52,4 +53,5 @@ axes[0, 0].set_ylabel("late $R_{eff}$")
 handles = {label: h for ax in axes[0] for h, label in zip(*ax.get_legend_handles_labels())}
 fig.legend(handles.values(), handles.keys(), loc="outside lower center", ncol=4, fontsize=7,
            frameon=False)
-save_figure(fig, *snakemake.output)
+save_figure(fig, snakemake.output.pdf, snakemake.output.png)
+write_figure_record(snakemake, clock)

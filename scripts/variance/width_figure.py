@@ -7,11 +7,12 @@ import numpy as np
 
 from noise_injection.base.plotting import SCHEME_COLORS, SCHEME_LABELS, legend_beside, save_figure, use_style
 from noise_injection.variance import records
-from noise_injection.base.results import read_json
+from noise_injection.base.results import Stopwatch, read_json, write_figure_record
 from noise_injection.base.runlog import log_to_file
 from noise_injection.variance.fits import fit_loglog
 
 log = log_to_file(snakemake.log[0])
+clock = Stopwatch()
 decades = snakemake.params.width_sweep["fit_decades"]
 sweeps = [read_json(p, "variance_width", records.WIDTH) for p in snakemake.input]
 panels = (("loss_variance", "loss_variance", "variance of the perturbed loss"),
@@ -37,4 +38,5 @@ for row, sweep in zip(axes, sweeps):
         ax.set(xscale="log", yscale="log", xlabel="hidden width $d$", ylabel=title,
                title=f"{sweep['activation']} net, {depth}")
         legend_beside(ax, fontsize=7)
-save_figure(fig, *snakemake.output)
+save_figure(fig, snakemake.output.pdf, snakemake.output.png)
+write_figure_record(snakemake, clock)
