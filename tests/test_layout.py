@@ -147,6 +147,18 @@ def test_local_jobs_do_not_import_torch_or_seaborn(script):
     assert proc.returncode == 0, f"{script} imports torch or seaborn:\n{proc.stderr[-1500:]}"
 
 
+def test_records_and_objectives_do_not_import_what_they_do_not_use():
+    """Every job writes its record through base.results and most read no table, so that
+    import must not pull pandas; the finite summary only evaluates objectives, so
+    finite.compare must not pull the convex solvers (~0.3 s and ~0.8 s of CPU per job that
+    would import them: benchmarks/run_overhead.py)."""
+    code = ("import sys\nimport noise_injection.base.results, noise_injection.base.runlog, "
+            "noise_injection.finite.compare\nheavy = sorted({m.split('.')[0] for m in "
+            "sys.modules} & {'pandas', 'cvxpy', 'sklearn'})\nassert not heavy, heavy\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-1500:]
+
+
 def test_local_rule_scripts_are_found():
     scripts = local_rule_scripts()
     assert "scripts/networks/aggregate.py" in scripts and "scripts/review/claims.py" in scripts
