@@ -237,6 +237,12 @@ def overhead_table(overhead: dict | None) -> str:
             "Snakemake's own CPU to it: the jobs without a run record (aggregation, claims, "
             "pages, the notebook; the figure jobs where they wrote none) spend the rest of "
             "the outside share working")
+    without = [f"{label} {1 - (r['inside_cpu_s'] - figures) / r['total_cpu_s']:.2f}"
+               for label, r in overhead["runs"].items()
+               if (figures := r.get("figure_records_cpu_s"))]
+    if without:
+        note += ("; outside / total with the figure records' CPU counted outside, as in a "
+                 "revision whose figures wrote none: " + ", ".join(without))
     return "\n" + "\n".join(lines) + f"\n\n({note}.)\n"
 
 
