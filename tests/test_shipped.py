@@ -85,6 +85,21 @@ def test_provenance_names_clean_revisions_and_is_complete():
     assert (shipped.SHIPPED / "cpu.yaml").read_text() == (shipped.ROOT / shipped.CONFIG).read_text()
 
 
+@MAIN
+def test_every_shipped_figure_has_its_record_naming_its_png_and_inputs():
+    """Each shipped PNG comes with the record of the job that drew it at the derived revision:
+    its SHA-256 (recomputed here) and those of the shipped inputs it read."""
+    prov = json.loads((shipped.SHIPPED / "PROVENANCE.json").read_text())
+    pngs = sorted((shipped.SHIPPED / "figures").glob("*.png"))
+    assert pngs
+    for png in pngs:
+        record = json.loads(png.with_suffix(".json").read_text())
+        assert record["figures"][f"figures/{png.name}"] == shipped._digest(png), png.name
+        assert record["provenance"]["git_revision"] == prov["derived_revision"], png.name
+        assert record["inputs"] == {name: shipped._digest(shipped.SHIPPED / name)
+                                    for name in record["inputs"]}, png.name
+
+
 def test_the_variant_holds_the_earlier_runs_records_byte_for_byte():
     prov = json.loads((VARIANT / "PROVENANCE.json").read_text())
     overlay = load_config_file(shipped.ROOT / shipped.VARIANT_OVERLAY)["networks"][

@@ -55,9 +55,9 @@ VARIANT = "authors-weight-decay"
 VARIANT_OVERLAY = "config/variants/cpu_authors_weight_decay.yaml"
 VARIANT_EXPERIMENT = "mlp3_narrow"
 #: What a shipped run keeps: records and tables under results/ (no checkpoints, no HTML) and
-#: the figures as PNG.
+#: the figures as PNG with their run records (what drew each, from which inputs).
 KEEP = ("results/**/*.json", "results/**/*.npz", "results/**/*.csv", "figures/*.png",
-        "data/finite/*.npz")
+        "figures/*.json", "data/finite/*.npz")
 #: Rules that derive tables, claims and figures from the run records: ``ship`` reruns them
 #: at its revision (besides every network figure rule), and nothing else.
 DERIVING_RULES = ("aggregate_network", "network_claims", "curve_comparison",
