@@ -198,9 +198,12 @@ def thread_args(variant: Variant, scale: str) -> list[str]:
             *(f"{rule}={variant.training_threads}" for rule in training_rules(scale))]
 
 
-def run_variant(folder: Path, variant: Variant, scale: str, targets: tuple = ()) -> float:
+def run_variant(folder: Path, variant: Variant, scale: str,
+                targets: tuple = ()) -> float | None:
     """Snakemake at ``scale`` in ``folder`` under the variant's environment (``targets``, or
-    every figure); its wall time."""
+    every figure); the wall time of the call that computed the folder's results: this call's
+    when it ran jobs (kept in the folder), else the one kept by an earlier call (None if
+    none was)."""
     env = _environment(variant, folder)
     # targets first: --configfile and --set-threads take every word that follows them
     base = [sys.executable, "-m", "snakemake", *targets, "--cores", str(CORES), "--configfile",
@@ -212,7 +215,11 @@ def run_variant(folder: Path, variant: Variant, scale: str, targets: tuple = ())
         proc = subprocess.run(base, cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT)
     if proc.returncode:
         raise SystemExit(f"variant {variant.name}: snakemake failed, see {log}")
-    return time.monotonic() - start
+    wall, kept = time.monotonic() - start, folder / ".travel-wall.json"
+    if "Nothing to be done" in log.read_text():
+        return json.loads(kept.read_text())["wall_s"] if kept.is_file() else None
+    kept.write_text(json.dumps({"wall_s": wall}) + "\n")
+    return wall
 
 
 REBUILD = """
@@ -399,7 +406,8 @@ def measure(workdir: Path, scale: str, names: list[str] | None, targets: tuple =
             raise SystemExit(f"variant {variant.name} did not take effect: {'; '.join(problems)}")
         runs[variant.name] = {"variant": variant, "folder": folder, "wall_s": wall,
                               "seen": seen, "shipped": shipped}
-        print(f"[travel] {variant.name}: {wall:.0f} s", flush=True)
+        print(f"[travel] {variant.name}: " + (f"{wall:.0f} s" if wall is not None else
+                                               "nothing to do, no earlier wall time"), flush=True)
     return {**compare(runs, revision, scale), "targets": list(targets)}
 
 
@@ -495,7 +503,7 @@ def markdown(result: dict, use: dict, fragile_rows: list[dict]) -> str:
              "(config/tolerances.yaml) must cover the travel measured here with margin "
              "(tests/test_tolerances.py).", "", "## Variants", "",
              "| variant | what it imitates | torch capability (records) | numpy dispatch "
-             "(records) | training threads (records) | wall time (this run) |",
+             "(records) | training threads (records) | wall time of its results' run |",
              "| --- | --- | --- | --- | --- | --- |"]
     for name, run in runs.items():
         seen = run["seen"]
@@ -503,7 +511,8 @@ def markdown(result: dict, use: dict, fragile_rows: list[dict]) -> str:
                      f"{', '.join(seen['torch_capability'])} | "
                      f"{'; '.join(seen['numpy_dispatch'])} | "
                      f"{', '.join(str(t) for t in seen['training_threads'])} | "
-                     f"{run['wall_s'] / 60:.0f} min |")
+                     + (f"{run['wall_s'] / 60:.0f} min |" if run["wall_s"] is not None
+                        else "not measured (resumed) |"))
     lines += ["", "## Per tolerance", "",
               "Over every variant, the numbers each tolerance of config/tolerances.yaml covers: "
               "the largest absolute and relative difference from the baseline and how many "
