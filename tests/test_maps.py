@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from noise_injection.base.results import file_sha256
 from noise_injection.networks import data
 from noise_injection.workflow import maps
 from noise_injection.workflow.dag import config_paths, read_workflow, script_config_reads
@@ -117,7 +118,7 @@ def test_digits_hash_is_the_hash_of_the_file_the_loader_reads():
     import hashlib
 
     digits = maps.digits_file()
-    assert maps.sha256(digits) == hashlib.sha256(digits.read_bytes()).hexdigest()
+    assert file_sha256(digits) == hashlib.sha256(digits.read_bytes()).hexdigest()
     arrays = data.load_dataset("digits", raw_pixels=True)
     assert len(arrays.x_train) + len(arrays.x_test) == 1797
 

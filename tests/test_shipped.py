@@ -12,6 +12,7 @@ import subprocess
 
 import pytest
 
+from noise_injection.base.results import file_sha256
 from noise_injection.networks import data as D
 from noise_injection.networks.experiments import run_paths, trained
 from noise_injection.workflow import shipped
@@ -94,9 +95,9 @@ def test_every_shipped_figure_has_its_record_naming_its_png_and_inputs():
     assert pngs
     for png in pngs:
         record = json.loads(png.with_suffix(".json").read_text())
-        assert record["figures"][f"figures/{png.name}"] == shipped._digest(png), png.name
+        assert record["figures"][f"figures/{png.name}"] == file_sha256(png), png.name
         assert record["provenance"]["git_revision"] == prov["derived_revision"], png.name
-        assert record["inputs"] == {name: shipped._digest(shipped.SHIPPED / name)
+        assert record["inputs"] == {name: file_sha256(shipped.SHIPPED / name)
                                     for name in record["inputs"]}, png.name
 
 
@@ -107,7 +108,7 @@ def test_the_variant_holds_the_earlier_runs_records_byte_for_byte():
     files = sorted((VARIANT / "results" / "networks" / shipped.VARIANT_EXPERIMENT)
                    .glob("*_seed*.*"))
     assert len(files) == 18
-    assert {p.relative_to(VARIANT).as_posix(): shipped._digest(p) for p in files} == \
+    assert {p.relative_to(VARIANT).as_posix(): file_sha256(p) for p in files} == \
         prov["records_sha256"]
     for path in files:
         record_path = path.with_suffix(".json")

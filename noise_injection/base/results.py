@@ -157,9 +157,18 @@ def make_record(config: dict, seed: int | None, status: str, wall_time_s: float,
     }
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 hex digest of a file's bytes (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def file_digests(paths) -> dict[str, str]:
-    """``{path: SHA-256 hex digest of the file's bytes}`` for every path given."""
-    return {str(path): hashlib.sha256(Path(path).read_bytes()).hexdigest() for path in paths}
+    """``{path: file_sha256(path)}`` for every path given."""
+    return {str(path): file_sha256(path) for path in paths}
 
 
 def write_figure_record(job, clock: Stopwatch) -> None:

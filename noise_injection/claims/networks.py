@@ -29,7 +29,6 @@ all-weights noise uses sigma/sqrt(M).
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from noise_injection.base import digitized
 from noise_injection.base import paper_numbers as paper
 from noise_injection.claims import seedrows
 from noise_injection.base.constants import constant
+from noise_injection.base.results import file_sha256
 from noise_injection.claims.table import CLAIM_COLUMNS, claim_row
 from noise_injection.claims.verdicts import (
     NOT_APPLICABLE, NOT_RUN, judge_lines, line_text, magnitude)
@@ -114,7 +114,7 @@ def paper_inputs() -> dict:
     each data file (CSV, JSON) of config/paper_digitized/ and each experiment's data set and
     widths in config/paper.yaml (the workflow reruns the claims when one changes)."""
     files = sorted(p for p in digitized.FOLDER.glob("*") if p.suffix in (".csv", ".json"))
-    return {"digitized": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files},
+    return {"digitized": {p.name: file_sha256(p) for p in files},
             "protocol": {e: {"dataset": x["dataset"], "arch_kwargs": x.get("arch_kwargs", {})}
                          for e, x in paper_protocol().items()}}
 

@@ -13,13 +13,13 @@ files are stale (tests/test_maps.py runs it).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import re
 import sys
 from fnmatch import fnmatch
 from importlib.util import find_spec
 from pathlib import Path
 
+from noise_injection.base.results import file_sha256
 from noise_injection.workflow.dag import Workflow, read_workflow, script_config_reads
 from noise_injection.workflow.generated import sync_files
 
@@ -208,14 +208,6 @@ def _claim_order(claim: str):
     return list(CLAIM_SOURCES).index(claim)
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def digits_file() -> Path:
     """scikit-learn's bundled digits, the file the digits loader reads (not imported: the
     path is found without importing scikit-learn)."""
@@ -314,7 +306,7 @@ def data_map(workflows: list[Workflow]) -> str:
               "| --- | --- | --- | ---: | --- | --- |",
               f"| 8x8 digits (1797 images; a copy of the UCI \"Optical Recognition of "
               f"Handwritten Digits\" test set) | `sklearn/datasets/data/{digits.name}` of the "
-              f"installed scikit-learn | `{sha256(digits)}` | {digits.stat().st_size} | "
+              f"installed scikit-learn | `{file_sha256(digits)}` | {digits.stat().st_size} | "
               f"BSD-3-Clause (scikit-learn); UCI original CC BY 4.0 | "
               + ", ".join(f"{name} ({w.config['scale']})" for w in workflows
                           for name, exp in w.config["networks"]["experiments"].items()

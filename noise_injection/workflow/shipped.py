@@ -23,7 +23,6 @@ used (``results-cpu/cpu.yaml``, which ``ship`` requires to be this checkout's co
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -43,7 +42,8 @@ from noise_injection.networks.experiments import (compared_experiments, configur
 from noise_injection.networks.summary import read_runs, seed_finals, summarize
 from noise_injection.workflow.config import load_config_file, validate_config
 from noise_injection.workflow.generated import sync_files
-from noise_injection.base.results import git_revision, library_versions, write_json
+from noise_injection.base.results import (file_sha256, git_revision, library_versions,
+                                          write_json)
 from noise_injection.workflow.tolerances import table_differences, tolerance
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -245,10 +245,6 @@ def _kept(folder: Path) -> list[str]:
                    for p in folder.glob(pattern)})
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def ship_variant(source: Path, dest: Path = SHIPPED / VARIANT, note: str = "") -> dict:
     """The variant: the run records of App. Fig. 7 at the script's weight decay in ``source``
     (a folder of run JSON + NPZ) copied unchanged into ``dest``/results/networks/mlp3_narrow/,
@@ -283,7 +279,7 @@ def ship_variant(source: Path, dest: Path = SHIPPED / VARIANT, note: str = "") -
         **from_records,
         "derived_revision": derived_revision,
         "derived": sorted(tables),
-        "records_sha256": {p.relative_to(dest).as_posix(): _digest(p)
+        "records_sha256": {p.relative_to(dest).as_posix(): file_sha256(p)
                            for p in sorted(folder.glob("*_seed*.*"))},
         "machine": machine(),
         "shipped_utc": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
