@@ -14,7 +14,6 @@ import json
 import os
 import zipfile
 from collections.abc import Iterable
-
 from typing import TYPE_CHECKING
 
 import numpy as np

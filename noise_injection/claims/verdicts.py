@@ -185,10 +185,11 @@ def power(effect, sigmas, n, alpha: float = (1 - LEVEL) / 2, draws: int = 20_000
     """P(the row's one-sided level-``alpha`` test reads "reproduced") at a true contrast
     ``effect`` with ``n`` seeds per setting, where ``sigmas`` (last axis: experiments) are the
     true sds of the per-seed contrasts of each experiment. One experiment (the paired t):
-    1 - F_nct(t_{1-alpha, n-1}; n-1, |effect| sqrt(n) / sigma). Several (:func:`~noise_injection.base.intervals.paired`
-    across experiments, df n - 1): E[Phi((|effect| - t_{1-alpha, n-1} se^) / se)] with
-    se^2 = sum_j sigma_j^2 chi2_{n-1} / ((n-1) n) over ``draws`` fixed-seed draws (the mean
-    of the contrasts is independent of the sample variances). Vectorised over the leading
+    1 - F_nct(t_{1-alpha, n-1}; n-1, |effect| sqrt(n) / sigma). Several
+    (:func:`~noise_injection.base.intervals.paired` across experiments, df n - 1):
+    E[Phi((|effect| - t_{1-alpha, n-1} se^) / se)] with se^2 = sum_j sigma_j^2 chi2_{n-1} /
+    ((n-1) n) over ``draws`` fixed-seed draws (the mean of the contrasts is independent of
+    the sample variances). Vectorised over the leading
     axes of ``sigmas``; NaN where the effect or a sigma is unknown, or a sigma is 0."""
     s = np.asarray(sigmas, dtype=float)
     if effect is None or not np.isfinite(effect):

@@ -214,6 +214,7 @@ def overhead_table(overhead: dict | None) -> str:
              "of it, figure records (s) | Snakemake itself (s) | outside / total | "
              "jobs' start-up (s) | starting / total |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    without = []  # the share with the figure records' CPU counted outside
     for label, r in overhead["runs"].items():
         logged = bool(r.get("logged_jobs"))
         startup = (f"{r['startup_cpu_s']:.0f} ({r['logged_jobs']} jobs)" if logged
@@ -222,8 +223,10 @@ def overhead_table(overhead: dict | None) -> str:
         records = f"{r['records']} records" + (
             f", {r['records_without_cpu_time']} of them timed by wall clock"
             if r["records_without_cpu_time"] else "")
-        figures = (f"{r['figure_records_cpu_s']:.0f}" if r.get("figure_records_cpu_s")
-                   else "none written")
+        figure_cpu = r.get("figure_records_cpu_s")
+        figures = f"{figure_cpu:.0f}" if figure_cpu else "none written"
+        if figure_cpu:
+            without.append(f"{label} {1 - (r['inside_cpu_s'] - figure_cpu) / r['total_cpu_s']:.2f}")
         lines.append(f"| {label} | {r['revision']}, {r['date']} | {r['jobs']} | "
                      f"{r['total_cpu_s']:.0f} | {r['inside_cpu_s']:.0f} ({records}) | "
                      f"{figures} | {r['snakemake_cpu_s']:.0f} | **{r['outside_share']:.2f}** | "
@@ -237,9 +240,6 @@ def overhead_table(overhead: dict | None) -> str:
             "Snakemake's own CPU to it: the jobs without a run record (aggregation, claims, "
             "pages, the notebook; the figure jobs where they wrote none) spend the rest of "
             "the outside share working")
-    without = [f"{label} {1 - (r['inside_cpu_s'] - figures) / r['total_cpu_s']:.2f}"
-               for label, r in overhead["runs"].items()
-               if (figures := r.get("figure_records_cpu_s"))]
     if without:
         note += ("; outside / total with the figure records' CPU counted outside, as in a "
                  "revision whose figures wrote none: " + ", ".join(without))

@@ -180,7 +180,8 @@ def figure_map(workflows: list[Workflow]) -> str:
              "Every figure is written here as `<name>.pdf` (for papers) and `<name>.png` (for "
              "the README and the report) by the rule and script below, with `<name>.json`, "
              "its run record (rule, params, drawing time, the SHA-256 of every input it read "
-             "and of both files); nothing else in this folder is tracked. Build one figure and only what it needs with its named "
+             "and of both files); nothing else in this folder is tracked. Build one figure "
+             "and only what it needs with its named "
              "target (`snakemake --cores all fig6`) or its file (`snakemake --cores all "
              "figures/lasso_path.pdf`), a stage with the stage's target.", "",
              "Config keys: every key the figure's jobs and the jobs upstream of them receive "
